@@ -1,0 +1,17 @@
+# Every dependency comes from Debian packages installed by scripts/install-deps.
+# Nothing is downloaded at configure time.
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+find_package(Boost 1.74 REQUIRED)            # header-only: Boost.Multiprecision
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.0)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+if(BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

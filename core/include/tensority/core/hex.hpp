@@ -1,0 +1,21 @@
+#pragma once
+// Lowercase hex in storage order (no byte reversal), as bytom shows hashes.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tensority/core/types.hpp"
+
+namespace tensority::core {
+
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+// Accepts upper or lower case, no prefix, no whitespace; even length only.
+Result<std::vector<std::uint8_t>> from_hex(std::string_view text);
+
+// Exactly 64 hex characters.
+Result<Hash> hash_from_hex(std::string_view text);
+
+}  // namespace tensority::core
