@@ -1,0 +1,28 @@
+#pragma once
+// Each subcommand registers its options on the app and returns the function that runs it.
+// Runners return the process exit code: 0 success, 1 runtime failure, 2 bad input.
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace tensority::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Bad input found after parsing (a hash of the wrong length, an unknown device): main
+// prints it as one line and exits with kExitUsage.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using Runner = std::function<int()>;
+
+Runner add_hash(CLI::App& app);
+Runner add_bench(CLI::App& app);
+Runner add_devices(CLI::App& app);
+
+}  // namespace tensority::cli
