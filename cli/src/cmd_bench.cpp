@@ -36,18 +36,14 @@ int run_bench(const BenchArgs& a) {
       last_line = std::chrono::steady_clock::now();
     }
   };
-  if (!a.quiet) {
-    fmt::print(stderr, "[bench] device {}, {} s, self-test and cache build first...\n", a.options.device,
-               a.options.seconds);
+  if (auto selected = kernels::hal::builtin_registry().select(a.options.device); !selected) {
+    throw UsageError("--device: " + selected.error());
   }
   auto result = bench::run(kernels::hal::builtin_registry(), a.options, progress);
   if (drew) fmt::print(stderr, "\n");
   if (!result) {
     const std::string& e = result.error();
-    const bool usage = e.find("unknown device") != std::string::npos ||
-                       e.find("unknown or unsupported") != std::string::npos ||
-                       e.find("--seconds") != std::string::npos;
-    if (usage) throw UsageError(e);
+    if (e.find("unknown or unsupported") != std::string::npos) throw UsageError("--kernel: " + e);
     throw std::runtime_error(e);
   }
   if (a.json) {

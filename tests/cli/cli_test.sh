@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs the real `tensority` binary: known answers, exit codes and JSON shapes.
+set -u
+bin=$1
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_out <want-stdout> <args...>: exit 0 and stdout exactly want
+expect_out() {
+  local want=$1; shift
+  local got rc
+  got=$("$bin" "$@" 2>/dev/null); rc=$?
+  if [[ $rc -eq 0 && "$got" == "$want" ]]; then ok; else bad "$* -> rc=$rc out=$got (want $want)"; fi
+}
+# expect_usage <stderr-substring> <args...>: exit 2, one line on stderr containing the substring
+expect_usage() {
+  local want=$1; shift
+  local err rc
+  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
+  local lines
+  lines=$(printf '%s\n' "$err" | grep -c .)
+  if [[ $rc -eq 2 && "$err" == *"$want"* && $lines -eq 1 ]]; then ok; else bad "$* -> rc=$rc lines=$lines err=$err (want '$want')"; fi
+}
+
+zero=$(printf '0%.0s' {1..64})
+# Upstream vectors T01 and T11 through the default (fastest) kernel and the portable one.
+expect_out e35da54795d82f8549c0e580cbf2e3757ab5ef8fed1bdbe439416c7e6f8df227 hash \
+  --block-hash d0dad73fb2dabf3353fda15571b4e5f6ac62ff187b354fadd4840d9ff2f1afdf \
+  --seed 0737520781345b11b7bd0f843c1bdd9aea81b6da94fd141cc9f2df53ac6744d2
+expect_out c5d4a19ce842fee409696d14e483f9efe4a7ecc036d1cfeba0199f13f14dc90f hash \
+  --block-hash "$zero" --seed "$zero" --device cpu:0
+expect_out c5d4a19ce842fee409696d14e483f9efe4a7ecc036d1cfeba0199f13f14dc90f hash \
+  --block-hash "$zero" --seed "$zero" --kernel portable_rowmajor
+
+# Mainnet genesis header (spec section 5): ID, PoW result, difficulty, validity.
+genesis=0101000000000000000000000000000000000000000000000000000000000000000000e08ffbd6054058e45ceb675a0b3d7ad3ab9d4288048789de8194e9766b26d8f42fdb624d4390c9c377e5192668bc0a367e4a4764f11e7c725ecced1d7b6a492974fab1b6d5bce19f8080a88d02e8b68480808080801e
+out=$("$bin" hash --header "$genesis" --json 2>/dev/null)
+for want in '"block_id": "a75483474799ea1aa6bb910a1a5025b4372bf20bef20f246a2c2dc5e12e8a053"' \
+            '"result": "3a9d8054' '78000000"' '"difficulty": "15154807"' '"pow_valid": true' \
+            '"target": "0000011b68000000'; do
+  if [[ "$out" == *"$want"* ]]; then ok; else bad "genesis header json lacks $want: $out"; fi
+done
+# Testnet genesis does not meet its own target (spec section 9).
+testnet=0101000000000000000000000000000000000000000000000000000000000000000000e8b287d9054058e45ceb675a0b3d7ad3ab9d4288048789de8194e9766b26d8f42fdb624d4390c9c377e5192668bc0a367e4a4764f11e7c725ecced1d7b6a492974fab1b6d5bce19f8080a88d02cc99b3808080808020
+out=$("$bin" hash --header "$testnet" 2>/dev/null)
+if [[ "$out" == *"ce4fe9431cd0225b3a811f8f8ec922f2b07a921bb12a8dddae9a85540072c770"* && "$out" == *"NOT valid"* ]]; then ok; else bad "testnet genesis: $out"; fi
+
+# Bad input: one line, exit code 2, never a crash.
+expect_usage "expected 64 hex digits" hash --block-hash abcd --seed "$zero"
+expect_usage "invalid hex character 'g'" hash --block-hash "g${zero:1}" --seed "$zero"
+expect_usage "--seed" hash --seed "${zero}00" --block-hash "$zero"
+expect_usage "needs --seed" hash --block-hash "$zero"
+expect_usage "exactly one of" hash --seed "$zero"
+expect_usage "unknown device 'gpu9'" hash --block-hash "$zero" --seed "$zero" --device gpu9
+expect_usage "unknown or unsupported" hash --block-hash "$zero" --seed "$zero" --kernel fastest
+expect_usage "truncated" hash --header 0101
+expect_usage "odd number" hash --header 010
+expect_usage "trailing" hash --header "${genesis}00"
+expect_usage "unknown device" bench --device opencl:3 --seconds 1
+expect_usage "--kernel" bench --kernel nope --seconds 1
+expect_usage "seconds" bench --seconds -1
+expect_usage "" bogus-command
+expect_usage "" hash --no-such-flag
+
+# bench --json: one object with the documented keys and a positive rate.
+out=$("$bin" bench --seconds 1 --threads 1 --json 2>/dev/null); rc=$?
+for key in '"hashes_per_second"' '"threads": 1' '"device": "cpu:0"' '"kernel"'; do
+  if [[ $rc -eq 0 && "$out" == *"$key"* ]]; then ok; else bad "bench json lacks $key (rc=$rc): $out"; fi
+done
+rate=$(printf '%s' "$out" | sed -n 's/^  "hashes_per_second": \([0-9.e+]*\).*/\1/p')
+if awk -v r="$rate" 'BEGIN { exit !(r > 0) }'; then ok; else bad "bench rate not positive: $rate"; fi
+
+# devices: the CPU device is listed in both forms.
+out=$("$bin" devices 2>/dev/null)
+if [[ "$out" == *"cpu:0"* ]]; then ok; else bad "devices text lacks cpu:0"; fi
+out=$("$bin" devices --json 2>/dev/null)
+for key in '"devices"' '"id": "cpu:0"' '"features"' '"backends"'; do
+  if [[ "$out" == *"$key"* ]]; then ok; else bad "devices json lacks $key"; fi
+done
+"$bin" --help >/dev/null 2>&1 && ok || bad "--help failed"
+
+echo "cli: $pass passed, $fail failed"
+[[ $fail -eq 0 ]]
