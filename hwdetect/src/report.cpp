@@ -96,7 +96,9 @@ std::string plural(unsigned n, const char* word) {
 }
 
 std::string cache_label(const CacheInfo& c) {
-  std::string label = "L" + std::to_string(c.level);
+  // Appending instead of "L" + to_string(...) sidesteps GCC 12's false -Wrestrict (PR 105329).
+  std::string label = "L";
+  label += std::to_string(c.level);
   if (c.kind == CacheKind::data) label += 'd';
   if (c.kind == CacheKind::instruction) label += 'i';
   return label;
