@@ -6,16 +6,13 @@
 
 #include "tensority/core/hex.hpp"
 #include "tensority/core/sha3.hpp"
+#include "test_hex.hpp"
 #include "vectors.hpp"
 
 namespace tensority::core {
 namespace {
 
-Hash hash_of(const std::string& hex) {
-  auto h = hash_from_hex(hex);
-  EXPECT_TRUE(h) << h.error();
-  return h ? *h : Hash{};
-}
+using test::hash_of;
 
 std::string bytes_hex(const std::int8_t* p, std::size_t n) {
   return to_hex(std::span(reinterpret_cast<const std::uint8_t*>(p), n));

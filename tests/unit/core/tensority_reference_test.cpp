@@ -7,16 +7,13 @@
 
 #include "tensority/core/hex.hpp"
 #include "tensority/core/sha3.hpp"
+#include "test_hex.hpp"
 #include "vectors.hpp"
 
 namespace tensority::core {
 namespace {
 
-Hash hash_of(const std::string& hex) {
-  auto h = hash_from_hex(hex);
-  EXPECT_TRUE(h) << h.error();
-  return h ? *h : Hash{};
-}
+using test::hash_of;
 
 const MatrixCache& cache_for(const Hash& seed) {
   static std::map<Hash, std::unique_ptr<MatrixCache>> caches;

@@ -119,7 +119,7 @@ TEST(Topology, CachesAreSaneAndNested) {
   std::map<unsigned, std::uint64_t> largest_data_cache;  // per level, data or unified
   std::map<std::pair<unsigned, CacheKind>, unsigned> cores_covered;
   for (const auto& c : t.caches) {
-    SCOPED_TRACE("L" + std::to_string(c.level) + " " + std::string(to_string(c.kind)));
+    SCOPED_TRACE(testing::Message() << 'L' << c.level << ' ' << to_string(c.kind));
     EXPECT_GE(c.level, 1u);
     EXPECT_GT(c.size_bytes, 0u);
     EXPECT_GT(c.line_bytes, 0u);

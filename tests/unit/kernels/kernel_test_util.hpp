@@ -12,15 +12,10 @@
 
 #include "tensority/core/hex.hpp"
 #include "tensority/core/types.hpp"
+#include "test_hex.hpp"
 #include "vectors.hpp"
 
 namespace tensority::test {
-
-inline core::Hash hash_of(const std::string& hex) {
-  auto h = core::hash_from_hex(hex);
-  EXPECT_TRUE(h) << h.error();
-  return h ? *h : core::Hash{};
-}
 
 // The process-wide random seed: TENSORITY_TEST_SEED if set, else std::random_device. Drawn
 // once per process (ctest runs every test in its own process) and printed as
