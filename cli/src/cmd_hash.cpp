@@ -80,7 +80,7 @@ int run_hash(const HashArgs& a) {
   auto bytes = core::from_hex(a.header);
   if (!bytes) throw UsageError("--header: " + bytes.error());
   auto parsed = core::parse_header(*bytes, /*require_exact=*/true);
-  if (!parsed) throw UsageError("--header: " + parsed.error());
+  if (!parsed) throw UsageError("--" + parsed.error());  // the parser says "header: ..."
   const core::BlockHeader& h = parsed->header;
   core::Hash seed{};
   std::string seed_note;
