@@ -82,6 +82,9 @@ core::Result<Result> run(kernels::hal::Registry& registry, const Options& option
     runs.push_back(std::move(r));
   }
 
+  // Counters are read before any search starts so progress counts every hash of the run.
+  std::vector<std::uint64_t> base;
+  for (auto& r : runs) base.push_back(r->worker->hashes_total());
   std::atomic<bool> stop{false};
   const auto start = Clock::now();
   for (auto& r : runs) {
@@ -89,8 +92,6 @@ core::Result<Result> run(kernels::hal::Registry& registry, const Options& option
       run->status = run->worker->search(job, nonce, ~std::uint64_t{0}, never, run->search, &stop);
     });
   }
-  std::vector<std::uint64_t> base;
-  for (auto& r : runs) base.push_back(r->worker->hashes_total());
   while (seconds_since(start) < options.seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(
         static_cast<long>(std::min(250.0, std::max(1.0, (options.seconds - seconds_since(start)) * 1e3)))));
