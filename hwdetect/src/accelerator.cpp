@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "tensority/hwdetect/gpu_probes.hpp"
+
 namespace tensority::hwdetect {
 namespace {
 
@@ -22,6 +24,16 @@ Registry& registry() {
 }
 
 }  // namespace
+
+void ensure_builtin_probes() {
+  // Outside the registry lock: register_probe takes it. A throw (bad_alloc)
+  // leaves the flag unset, so the next call tries again.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_probe(make_cuda_probe());
+    register_probe(make_opencl_probe());
+  });
+}
 
 bool register_probe(std::unique_ptr<AcceleratorProbe> probe) {
   if (!probe) return false;
@@ -47,6 +59,7 @@ std::unique_ptr<AcceleratorProbe> unregister_probe(std::string_view name) {
 }
 
 std::vector<std::string> registered_probe_names() {
+  ensure_builtin_probes();
   Registry& r = registry();
   const std::lock_guard lock(r.mutex);
   std::vector<std::string> names;
@@ -56,6 +69,7 @@ std::vector<std::string> registered_probe_names() {
 }
 
 ProbeRun run_probes() {
+  ensure_builtin_probes();
   Registry& r = registry();
   // Held while probing so that no module can unregister (and unload) a probe
   // that is running; a probe must therefore not call back into the registry.

@@ -1,8 +1,9 @@
 #pragma once
 
-// Accelerator discovery is open for extension: the CUDA and OpenCL layers supply
-// probes and register them here, so hwdetect itself never includes a GPU header
-// or says #ifdef WITH_CUDA.
+// Accelerator discovery is open for extension: probes register here. hwdetect
+// ships a "cuda" and an "opencl" probe (gpu_probes.hpp) that load their
+// libraries with dlopen, so it never includes a GPU header or says
+// #ifdef WITH_CUDA; other folders and run-time modules can add more.
 
 #include <cstdint>
 #include <map>
@@ -64,11 +65,20 @@ bool register_probe(std::unique_ptr<AcceleratorProbe> probe);
 // would otherwise hold an object whose code is gone.
 std::unique_ptr<AcceleratorProbe> unregister_probe(std::string_view name);
 
-// Names of the registered probes in registration order.
+// Registers hwdetect's own probes ("cuda", then "opencl") the first time it
+// is called; later calls do nothing. A static library drops object files that
+// nothing references, so these probes are not self-registering statics:
+// run_probes() and registered_probe_names() call this instead. Registration
+// goes through register_probe, so a probe of the same name registered earlier
+// (e.g. by a GPU backend module) keeps its place; one registered later must
+// unregister_probe the built-in first. Thread-safe.
+void ensure_builtin_probes();
+
+// Names of the registered probes in registration order (built-ins included).
 [[nodiscard]] std::vector<std::string> registered_probe_names();
 
-// Runs every registered probe in registration order. Errors become notes
-// prefixed with the probe's name ("cuda: driver not found").
+// Runs every registered probe, built-ins included, in registration order.
+// Errors become notes prefixed with the probe's name ("cuda: driver not found").
 struct ProbeRun {
   std::vector<AcceleratorInfo> devices;
   std::vector<std::string> notes;
@@ -76,7 +86,7 @@ struct ProbeRun {
 [[nodiscard]] ProbeRun run_probes();
 
 // Registers a probe from a namespace-scope object:
-//   static const tensority::hwdetect::ProbeRegistration<CudaProbe> kCudaProbe;
+//   static const tensority::hwdetect::ProbeRegistration<MyProbe> kMyProbe;
 // A static library's object file is only linked when something references it,
 // so put such a definition in an OBJECT library or a source the executable
 // compiles, or its constructor never runs.
