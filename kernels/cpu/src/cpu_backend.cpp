@@ -10,28 +10,13 @@
 #include "tensority/hwdetect/topology.hpp"
 #include "tensority/kernels/cpu/backend.hpp"
 #include "tensority/kernels/cpu/variant.hpp"
+#include "tensority/kernels/hal/known_answers.hpp"
 
 namespace tensority::kernels::cpu {
 namespace {
 
 using hal::Status;
 using hal::StatusCode;
-
-// Known answers for self_test: the mainnet genesis PoW (seed = InitialSeed) and upstream
-// vector T01, so two different caches are exercised.
-struct KnownAnswer {
-  const char* name;
-  const char* seed;  // empty = InitialSeed
-  const char* block_id;
-  const char* result;
-};
-constexpr KnownAnswer kKnownAnswers[] = {
-    {"mainnet genesis", "", "a75483474799ea1aa6bb910a1a5025b4372bf20bef20f246a2c2dc5e12e8a053",
-     "3a9d805453ab6d5304b933764d29066e8cf963abf04718cc81fecd6278000000"},
-    {"T01", "0737520781345b11b7bd0f843c1bdd9aea81b6da94fd141cc9f2df53ac6744d2",
-     "d0dad73fb2dabf3353fda15571b4e5f6ac62ff187b354fadd4840d9ff2f1afdf",
-     "e35da54795d82f8549c0e580cbf2e3757ab5ef8fed1bdbe439416c7e6f8df227"},
-};
 
 class CpuWorker final : public hal::Worker {
  public:
@@ -101,33 +86,12 @@ class CpuWorker final : public hal::Worker {
     // Known answers need their own seeds; whatever happens, leave the worker prepared for
     // the seed it had before.
     auto keep = cache_;
-    Status st = run_known_answers(report);
+    Status st = hal::run_known_answers(*this, report);
     cache_ = keep;
     return st;
   }
 
  private:
-  Status run_known_answers(std::string& report) {
-    report.clear();
-    for (const KnownAnswer& ka : kKnownAnswers) {
-      const core::Hash seed = *ka.seed ? *core::hash_from_hex(ka.seed) : core::initial_seed();
-      Status st = prepare(seed);
-      if (!st) return st;
-      core::Hash got{};
-      st = hash(*core::hash_from_hex(ka.block_id), got);
-      if (!st) return st;
-      const std::string hex = core::to_hex(got);
-      if (hex != ka.result) {
-        return Status::error(StatusCode::self_test_failed, std::string(ka.name) + " with " +
-                                                               std::string(variant_.name) + ": got " +
-                                                               hex + ", want " + ka.result);
-      }
-      report += std::string(report.empty() ? "" : "; ") + ka.name + " ok";
-    }
-    report += " (" + std::string(variant_.name) + ")";
-    return Status::success();
-  }
-
   struct Task {
     const hal::SearchJob* job = nullptr;
     std::uint64_t start = 0;
@@ -213,6 +177,7 @@ class CpuDevice final : public hal::Device {
     const auto topo = hwdetect::detect_topology();
     info_.backend = "cpu";
     info_.id = "cpu:0";
+    info_.stable_id = "cpu:" + identity.brand;
     info_.name = identity.brand.empty() ? "CPU" : identity.brand;
     info_.vendor = identity.vendor;
     for (const auto& node : topo.numa_nodes) info_.memory_bytes += node.memory_bytes;

@@ -1,5 +1,7 @@
 #include "tensority/kernels/hal/registry.hpp"
 
+#include <set>
+
 namespace tensority::kernels::hal {
 
 void Registry::add(std::string name, Factory factory) {
@@ -32,7 +34,20 @@ std::vector<std::shared_ptr<Device>> Registry::devices() {
 
 core::Result<std::vector<std::shared_ptr<Device>>> Registry::select(std::string_view selector) {
   using R = core::Result<std::vector<std::shared_ptr<Device>>>;
-  if (selector == "all") return devices();
+  if (selector == "all") {
+    // One GPU can be reachable through CUDA and OpenCL; mining it twice would only split
+    // it. The first backend to list a stable id (registration order: cpu, cuda, opencl)
+    // keeps it.
+    std::vector<std::shared_ptr<Device>> out;
+    std::set<std::string> seen;
+    for (auto& d : devices()) {
+      const auto& info = d->info();
+      if (!info.in_all) continue;
+      if (!info.stable_id.empty() && !seen.insert(info.stable_id).second) continue;
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
   std::string known;
   for (Backend* b : backends()) {
     known += (known.empty() ? "" : ", ") + std::string(b->name());
@@ -46,7 +61,7 @@ core::Result<std::vector<std::shared_ptr<Device>>> Registry::select(std::string_
     }
   }
   return R::failure("unknown device '" + std::string(selector) + "' (backends built in: " + known +
-                    "; use a backend name, a device id such as cpu:0, or all)");
+                    "; use a backend name (cpu, cuda, opencl), a device id (cpu:0, cuda:N, opencl:P:D), or all)");
 }
 
 std::vector<std::string> Registry::backend_names() const {

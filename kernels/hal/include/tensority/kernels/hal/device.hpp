@@ -16,7 +16,7 @@
 
 namespace tensority::kernels::hal {
 
-inline constexpr int kApiVersion = 1;
+inline constexpr int kApiVersion = 2;
 
 enum class StatusCode { ok, invalid_argument, not_prepared, unsupported, out_of_memory, device_error, self_test_failed };
 
@@ -34,13 +34,18 @@ std::string_view to_string(StatusCode code);
 
 struct DeviceInfo {
   std::string backend;        // "cpu", "cuda", "opencl"
-  std::string id;             // stable: "cpu:0"; PCI bus id for GPUs
+  std::string id;             // what --device takes: "cpu:0", "cuda:N", "opencl:P:D"
+  std::string stable_id;      // survives reboots and re-plugging: the PCI bus id for GPUs
   std::string name;           // e.g. the CPU brand string
   std::string vendor;
+  std::string driver_version;
   std::uint64_t memory_bytes = 0;
   unsigned compute_units = 0;  // cores for a CPU
   std::string kernel;          // the kernel variant a worker will run by default
   std::vector<std::string> notes;  // why something is limited or disabled
+  // False for a device that only re-exposes hardware another backend drives better (an
+  // OpenCL CPU device such as PoCL): `--device all` skips it; naming it still works.
+  bool in_all = true;
 };
 
 // What to hash: the 136-byte block-ID body with the nonce field (last 8 bytes, LE) to be
@@ -68,6 +73,8 @@ struct WorkerOptions {
   unsigned threads = 0;      // CPU: 0 = one per allowed core
   std::string kernel;        // empty = the fastest this device supports
   bool pin_threads = true;
+  std::uint64_t batch = 0;   // GPU: nonces per launch; 0 = the autotuned value
+  bool autotune = true;      // GPU with batch 0: tune on first use (false: a safe default)
 };
 
 class Worker {
@@ -98,6 +105,10 @@ class Device {
   virtual Status create_worker(const WorkerOptions& options, std::unique_ptr<Worker>& out) = 0;
 };
 
+// A run-time module (the CUDA backend) passes these types across the boundary, so the
+// host refuses a module whose view of them differs: API version and type sizes.
+constexpr std::uint64_t module_abi();
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -107,5 +118,11 @@ class Backend {
   // Why the backend found nothing or is limited, one line each.
   virtual std::vector<std::string> notes() const { return {}; }
 };
+
+constexpr std::uint64_t module_abi() {
+  return (std::uint64_t{kApiVersion} << 48) ^ (std::uint64_t{sizeof(DeviceInfo)} << 36) ^
+         (std::uint64_t{sizeof(WorkerOptions)} << 24) ^ (std::uint64_t{sizeof(SearchJob)} << 12) ^
+         std::uint64_t{sizeof(SearchResult) + sizeof(Status) + sizeof(Found)};
+}
 
 }  // namespace tensority::kernels::hal

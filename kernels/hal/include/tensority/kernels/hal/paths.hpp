@@ -1,0 +1,15 @@
+#pragma once
+// Where the suite keeps what it learns about the machine. Tuned values and compiled GPU
+// programs never go into the user's config: state (autotuned batch sizes) and cache
+// (compiled OpenCL binaries, safe to delete) live in the XDG directories.
+#include <filesystem>
+
+namespace tensority::kernels::hal {
+
+// $TENSORITY_STATE_DIR, else $XDG_STATE_HOME/tensority, else ~/.local/state/tensority.
+std::filesystem::path state_directory();
+
+// $TENSORITY_CACHE_DIR, else $XDG_CACHE_HOME/tensority, else ~/.cache/tensority.
+std::filesystem::path cache_directory();
+
+}  // namespace tensority::kernels::hal
