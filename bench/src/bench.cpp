@@ -1,5 +1,6 @@
 #include "tensority/bench/bench.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -56,20 +57,43 @@ core::Result<Result> run(kernels::hal::Registry& registry, const Options& option
   never.never = true;
 
   std::vector<std::unique_ptr<Run>> runs;
+  std::vector<DeviceResult> disabled;
+  const bool single = selected->size() == 1;
   for (const auto& device : *selected) {
     auto r = std::make_unique<Run>();
     kernels::hal::WorkerOptions wo;
     wo.threads = options.threads;
     wo.kernel = options.kernel;
     wo.pin_threads = options.pin_threads;
+    wo.batch = options.batch;
+    auto disable = [&](const std::string& why) {
+      DeviceResult d;
+      d.device_id = device->info().id;
+      d.device_name = device->info().name;
+      d.backend = device->info().backend;
+      d.error = why;
+      disabled.push_back(std::move(d));
+    };
     auto st = device->create_worker(wo, r->worker);
-    if (!st) return R::failure(device->info().id + ": " + st.message);
+    if (!st) {
+      if (single) return R::failure(device->info().id + ": " + st.message);
+      disable(st.message);
+      continue;
+    }
     std::string report;
     st = r->worker->self_test(report);
-    if (!st) return R::failure(device->info().id + ": self-test failed: " + st.message);
+    if (!st) {
+      if (single) return R::failure(device->info().id + ": self-test failed: " + st.message);
+      disable("self-test failed: " + st.message);
+      continue;
+    }
     const auto t0 = Clock::now();
     st = r->worker->prepare(job.seed);
-    if (!st) return R::failure(device->info().id + ": prepare failed: " + st.message);
+    if (!st) {
+      if (single) return R::failure(device->info().id + ": prepare failed: " + st.message);
+      disable("prepare failed: " + st.message);
+      continue;
+    }
     const auto& info = r->worker->device();
     r->result.prepare_ms = seconds_since(t0) * 1e3;
     r->result.device_id = info.id;
@@ -80,6 +104,11 @@ core::Result<Result> run(kernels::hal::Registry& registry, const Options& option
     r->result.self_test = report;
     r->result.notes = info.notes;
     runs.push_back(std::move(r));
+  }
+  if (runs.empty()) {
+    std::string why;
+    for (const auto& d : disabled) why += (why.empty() ? "" : "; ") + d.device_id + ": " + d.error;
+    return R::failure("no device could run (" + why + ")");
   }
 
   // Counters are read before any search starts so progress counts every hash of the run.
@@ -116,10 +145,20 @@ core::Result<Result> run(kernels::hal::Registry& registry, const Options& option
     r->result.seconds = seconds_since(start);
     r->result.hashes = r->search.hashes_done;
     r->result.hashes_per_second = static_cast<double>(r->result.hashes) / r->result.seconds;
-    if (!r->status) return R::failure(r->result.device_id + ": search failed: " + r->status.message);
+    if (!r->status) {
+      // A device that fails mid-run (launch error, lost GPU) stops; the rest still count.
+      if (runs.size() == 1) return R::failure(r->result.device_id + ": search failed: " + r->status.message);
+      r->result.error = "stopped: " + r->status.message;
+      out.devices.push_back(r->result);
+      continue;
+    }
     out.hashes_per_second += r->result.hashes_per_second;
     out.devices.push_back(r->result);
   }
+  if (std::none_of(out.devices.begin(), out.devices.end(), [](const DeviceResult& d) { return d.error.empty(); })) {
+    return R::failure("every device stopped: " + out.devices.front().device_id + ": " + out.devices.front().error);
+  }
+  for (auto& d : disabled) out.devices.push_back(std::move(d));
   return out;
 }
 

@@ -1,6 +1,7 @@
 // tensority bench: sustained hash rate per device and in total.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -49,12 +50,17 @@ int run_bench(const BenchArgs& a) {
   if (a.json) {
     nlohmann::json devices = nlohmann::json::array();
     for (const auto& d : result->devices) {
+      if (!d.error.empty()) {
+        devices.push_back({{"device", d.device_id}, {"name", d.device_name}, {"backend", d.backend}, {"error", d.error}});
+        continue;
+      }
       devices.push_back({{"device", d.device_id}, {"name", d.device_name}, {"backend", d.backend},
                          {"kernel", d.kernel}, {"threads", d.threads}, {"hashes", d.hashes},
                          {"seconds", d.seconds}, {"hashes_per_second", d.hashes_per_second},
                          {"prepare_ms", d.prepare_ms}, {"self_test", d.self_test}, {"notes", d.notes}});
     }
-    const auto& first = result->devices.front();
+    const auto& first = *std::find_if(result->devices.begin(), result->devices.end(),
+                                      [](const bench::DeviceResult& d) { return d.error.empty(); });
     nlohmann::json j{{"hashes_per_second", result->hashes_per_second},
                      {"threads", first.threads},
                      {"device", result->devices.size() == 1 ? first.device_id : a.options.device},
@@ -65,11 +71,20 @@ int run_bench(const BenchArgs& a) {
   }
   for (const auto& d : result->devices) {
     fmt::print("{:<8} {}\n", d.device_id, d.device_name);
-    fmt::print("         kernel {}, {} threads, cache {:.1f} ms, self-test: {}\n", d.kernel, d.threads,
-               d.prepare_ms, d.self_test);
+    if (!d.error.empty()) {
+      fmt::print("         disabled: {}\n", d.error);
+      continue;
+    }
+    const bool cpu = d.backend == "cpu";
+    fmt::print("         kernel {}, {} {}, cache {:.1f} ms, self-test: {}\n", d.kernel, d.threads,
+               cpu ? "threads" : "nonces per launch", d.prepare_ms, d.self_test);
     for (const auto& n : d.notes) fmt::print("         note: {}\n", n);
-    fmt::print("         {} hashes in {:.2f} s = {:.2f} H/s ({:.2f} H/s per thread)\n", d.hashes, d.seconds,
-               d.hashes_per_second, d.hashes_per_second / d.threads);
+    if (cpu) {
+      fmt::print("         {} hashes in {:.2f} s = {:.2f} H/s ({:.2f} H/s per thread)\n", d.hashes, d.seconds,
+                 d.hashes_per_second, d.hashes_per_second / d.threads);
+    } else {
+      fmt::print("         {} hashes in {:.2f} s = {:.2f} H/s\n", d.hashes, d.seconds, d.hashes_per_second);
+    }
   }
   fmt::print("total    {:.2f} H/s\n", result->hashes_per_second);
   return kExitOk;
@@ -80,13 +95,16 @@ int run_bench(const BenchArgs& a) {
 Runner add_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto* sub = app.add_subcommand("bench", "Measure the sustained Tensority hash rate of devices");
-  sub->add_option("--device", args->options.device, "a backend (cpu), a device id (cpu:0), or all")
+  sub->add_option("--device", args->options.device,
+                  "a backend (cpu, cuda, opencl), a device id (cpu:0, cuda:N, opencl:P:D), or all")
       ->capture_default_str();
   sub->add_option("--threads", args->options.threads, "threads per CPU device (default: one per allowed core)")
       ->check(CLI::Range(0u, 4096u));
   sub->add_option("--seconds", args->options.seconds, "how long to hash")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
+  sub->add_option("--batch", args->options.batch, "GPU nonces per launch (default: autotuned on first use)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
   sub->add_option("--kernel", args->options.kernel, "kernel variant (default: fastest supported)");
   sub->add_flag("--no-pin", [args](std::int64_t) { args->options.pin_threads = false; },
                 "do not pin threads to cores");

@@ -48,6 +48,7 @@ core::Hash compute(const HashArgs& a, const core::Hash& seed, const core::Hash& 
   auto& device = devices->front();
   kernels::hal::WorkerOptions wo;
   wo.threads = 1;
+  wo.batch = 1;  // one hash: no launch tuning on a GPU
   wo.kernel = a.kernel;
   std::unique_ptr<kernels::hal::Worker> worker;
   auto st = device->create_worker(wo, worker);
@@ -127,7 +128,8 @@ Runner add_hash(CLI::App& app) {
                   "wire-serialised block header in hex (serflag 01, as in getwork's block_header)");
   sub->add_option("--seed", args->seed, "32-byte epoch seed, 64 hex digits (default with --header at "
                                         "height <= 256: InitialSeed)");
-  sub->add_option("--device", args->device, "device to hash on: a backend (cpu) or device id (cpu:0)")
+  sub->add_option("--device", args->device,
+                  "device to hash on: a backend (cpu, cuda, opencl) or device id (cpu:0, cuda:N, opencl:P:D)")
       ->capture_default_str();
   sub->add_option("--kernel", args->kernel, "kernel variant (default: fastest supported; see 'devices')");
   sub->add_flag("--json", args->json, "print JSON");

@@ -18,6 +18,7 @@ struct Options {
   double seconds = 10.0;
   std::string kernel;          // empty = fastest supported
   bool pin_threads = true;
+  std::uint64_t batch = 0;     // GPU nonces per launch; 0 = autotuned
 };
 
 struct Progress {
@@ -40,6 +41,7 @@ struct DeviceResult {
   double seconds = 0;
   double hashes_per_second = 0;
   std::vector<std::string> notes;
+  std::string error;  // set when the device was disabled at start or stopped during the run
 };
 
 struct Result {
@@ -49,8 +51,11 @@ struct Result {
 
 using ProgressFn = std::function<void(const Progress&)>;
 
-// Runs every selected device at once for options.seconds. Errors (unknown device, failed
-// self-test, worker creation) come back as a one-line message.
+// Runs every selected device at once for options.seconds. With one device selected, a
+// failure (unknown device, worker creation, self-test) is the result: a one-line message.
+// With several, a device that fails at start is disabled and one that fails during the
+// run stops; each keeps its error in its DeviceResult and the others run on. The run fails
+// only when no device produced a result.
 core::Result<Result> run(kernels::hal::Registry& registry, const Options& options,
                          const ProgressFn& progress = {});
 
