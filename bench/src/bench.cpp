@@ -140,6 +140,8 @@ core::Result<Result> run(kernels::hal::Registry& registry, const Options& option
   Result out;
   for (auto& r : runs) {
     r->thread.join();
+    // Notes a worker adds while it runs (a batch tuned on first use) belong in the report.
+    r->result.notes = r->worker->device().notes;
     // Every thread finishes the hash it holds when stop is raised; those hashes and the
     // time they took both count.
     r->result.seconds = seconds_since(start);

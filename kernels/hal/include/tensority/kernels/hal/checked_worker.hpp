@@ -32,7 +32,7 @@ class CheckedWorker final : public Worker {
   Status prepare(const core::Hash& seed) override { return inner_->prepare(seed); }
   Status search(const SearchJob& job, std::uint64_t nonce_start, std::uint64_t count,
                 const core::Target256& target, SearchResult& out,
-                const std::atomic<bool>* stop) override;
+                const std::atomic<bool>* stop = nullptr) override;
   Status hash(const core::Hash& block_id, core::Hash& result) override { return inner_->hash(block_id, result); }
   Status self_test(std::string& report) override { return inner_->self_test(report); }
   std::uint64_t hashes_total() const override { return inner_->hashes_total(); }
