@@ -35,10 +35,10 @@ int run_devices(bool json) {
   std::fputs(hwdetect::format_summary(system).c_str(), stdout);
   fmt::print("\nMining devices:\n");
   for (const auto& d : devices) {
-    fmt::print("  {:<8} {}  [{}]  {} compute units, kernel {}\n", d["id"].get<std::string>(),
+    fmt::print("  {:<10} {}  [{}]  {} compute units, kernel {}\n", d["id"].get<std::string>(),
                d["name"].get<std::string>(), d["backend"].get<std::string>(),
                d["compute_units"].get<unsigned>(), d["kernel"].get<std::string>());
-    for (const auto& n : d["notes"]) fmt::print("           note: {}\n", n.get<std::string>());
+    for (const auto& n : d["notes"]) fmt::print("             note: {}\n", n.get<std::string>());
   }
   for (const auto& b : backends) {
     for (const auto& n : b["notes"]) fmt::print("  {}: {}\n", b["name"].get<std::string>(), n.get<std::string>());
