@@ -8,10 +8,15 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 
 #include "tensority/core/hex.hpp"
+#include "tensority/core/matrix_cache.hpp"
+#include "tensority/core/target.hpp"
+#include "tensority/core/tensority.hpp"
 #include "tensority/core/types.hpp"
+#include "tensority/kernels/hal/device.hpp"
 #include "test_hex.hpp"
 #include "vectors.hpp"
 
@@ -77,5 +82,43 @@ class TestRng {
   ::testing::ScopedTrace trace_;
   std::mt19937_64 engine_;
 };
+
+// Checks a search report over [start, start + count) against every nonce of the range hashed
+// one by one on `verifier` (a worker already prepared for the job's seed): each report is
+// unique, in range, carries the right block ID and result, and a nonce is reported exactly
+// when its result meets `bits`. The first find is also checked against the slow reference.
+inline void expect_search_report_exact(const kernels::hal::SearchResult& out, const kernels::hal::SearchJob& job,
+                                       std::uint64_t start, std::uint64_t count, std::uint64_t bits,
+                                       kernels::hal::Worker& verifier) {
+  std::set<std::uint64_t> reported;
+  for (const kernels::hal::Found& f : out.found) {
+    EXPECT_TRUE(reported.insert(f.nonce).second) << "nonce " << f.nonce << " reported twice";
+    EXPECT_LT(f.nonce - start, count) << "nonce " << f.nonce << " outside the range";
+    EXPECT_EQ(f.block_id, job.block_id(f.nonce)) << "nonce " << f.nonce;
+    EXPECT_TRUE(core::check_pow(f.result, bits)) << "nonce " << f.nonce;
+  }
+  if (!out.found.empty()) {
+    const core::MatrixCache reference(job.seed);
+    EXPECT_EQ(core::to_hex(out.found[0].result),
+              core::to_hex(core::tensority_reference(job.block_id(out.found[0].nonce), reference)));
+  }
+  std::size_t expected_finds = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t nonce = start + i;
+    core::Hash result{};
+    ASSERT_TRUE(verifier.hash(job.block_id(nonce), result).ok());
+    const bool meets = core::check_pow(result, bits);
+    expected_finds += meets ? 1 : 0;
+    EXPECT_EQ(reported.count(nonce) == 1, meets) << "nonce " << nonce << " result " << core::to_hex(result);
+    for (const kernels::hal::Found& f : out.found) {
+      if (f.nonce == nonce) {
+        EXPECT_EQ(f.result, result) << "nonce " << nonce;
+      }
+    }
+  }
+  EXPECT_EQ(out.found.size(), expected_finds);
+  std::cout << "[ search   ] start " << start << ": " << expected_finds << " of " << count
+            << " nonces meet the target" << std::endl;
+}
 
 }  // namespace tensority::test

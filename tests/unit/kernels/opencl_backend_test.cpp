@@ -320,35 +320,7 @@ TEST(OpenClBackend, SearchReportsExactlyTheNoncesMeetingTheTarget) {
   EXPECT_EQ(out.hashes_done, kCount);
   EXPECT_EQ(worker->hashes_total(), kCount);
 
-  std::set<std::uint64_t> reported;
-  for (const hal::Found& f : out.found) {
-    EXPECT_TRUE(reported.insert(f.nonce).second) << "nonce " << f.nonce << " reported twice";
-    EXPECT_LT(f.nonce - start, kCount) << "nonce " << f.nonce << " outside the range";
-    EXPECT_EQ(f.block_id, job.block_id(f.nonce)) << "nonce " << f.nonce;
-    EXPECT_TRUE(core::check_pow(f.result, kTestnetGenesisBits)) << "nonce " << f.nonce;
-  }
-  if (!out.found.empty()) {
-    const core::MatrixCache reference(seed);
-    EXPECT_EQ(core::to_hex(out.found[0].result),
-              core::to_hex(core::tensority_reference(job.block_id(out.found[0].nonce), reference)));
-  }
-  std::size_t expected_finds = 0;
-  for (std::uint64_t i = 0; i < kCount; ++i) {
-    const std::uint64_t nonce = start + i;
-    Hash result{};
-    ASSERT_TRUE(host->hash(job.block_id(nonce), result).ok());
-    const bool meets = core::check_pow(result, kTestnetGenesisBits);
-    expected_finds += meets ? 1 : 0;
-    EXPECT_EQ(reported.count(nonce) == 1, meets) << "nonce " << nonce << " result " << core::to_hex(result);
-    for (const hal::Found& f : out.found) {
-      if (f.nonce == nonce) {
-        EXPECT_EQ(f.result, result) << "nonce " << nonce;
-      }
-    }
-  }
-  EXPECT_EQ(out.found.size(), expected_finds);
-  std::cout << "[ search   ] start " << start << ": " << expected_finds << " of " << kCount
-            << " nonces meet the target" << std::endl;
+  test::expect_search_report_exact(out, job, start, kCount, kTestnetGenesisBits, *host);
 }
 
 // The same through CheckedWorker with the CPU backend as host verifier: no hardware errors,
