@@ -7,113 +7,16 @@
 #include <string_view>
 
 #include "tensority/core/sha3.hpp"
+#include "tensority/core/wire.hpp"
 
 namespace tensority::core {
 namespace {
 
+using wire::put_le64;
+using wire::put_uvarint;
+
 constexpr std::string_view kEntryIdPrefix = "entryid:blockheader:";
 constexpr std::size_t kCommitmentRootsBytes = 64;
-constexpr std::uint64_t kMaxVarint63 = std::numeric_limits<std::int64_t>::max();
-constexpr std::uint64_t kMaxVarint31 = std::numeric_limits<std::int32_t>::max();
-constexpr std::size_t kMaxVarintBytes = 10;
-
-void put_le64(std::uint8_t* out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out[i] = static_cast<std::uint8_t>(v);
-    v >>= 8;
-  }
-}
-
-void put_uvarint(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<std::uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<std::uint8_t>(v));
-}
-
-// Cursor over untrusted bytes. Every read checks the remaining length first, and a failure
-// records one line naming the byte offset and the field, so a bad RPC or pool payload can be
-// reported as-is.
-class Reader {
- public:
-  explicit Reader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
-
-  std::size_t pos() const { return pos_; }
-  std::size_t remaining() const { return bytes_.size() - pos_; }
-  const std::string& error() const { return error_; }
-
-  bool byte(std::uint8_t& out, const char* field) {
-    if (remaining() < 1) return truncated(field);
-    out = bytes_[pos_++];
-    return true;
-  }
-
-  bool raw(std::span<std::uint8_t> out, const char* field) {
-    if (remaining() < out.size()) return truncated(field);
-    std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(pos_), out.size(), out.begin());
-    pos_ += out.size();
-    return true;
-  }
-
-  // Go binary.ReadUvarint: non-minimal encodings are accepted, more than 10 bytes or a
-  // value past 2^64-1 is an overflow.
-  bool uvarint(std::uint64_t& out, const char* field) {
-    const std::size_t start = pos_;
-    std::uint64_t x = 0;
-    unsigned shift = 0;
-    for (std::size_t i = 0; i < kMaxVarintBytes; ++i) {
-      if (remaining() < 1) return truncated(field);
-      const std::uint8_t b = bytes_[pos_++];
-      if (b < 0x80) {
-        if (i == kMaxVarintBytes - 1 && b > 1) return overflow(start, field);
-        out = x | static_cast<std::uint64_t>(b) << shift;
-        return true;
-      }
-      x |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      shift += 7;
-    }
-    return overflow(start, field);
-  }
-
-  bool varint_bounded(std::uint64_t& out, std::uint64_t max, const char* max_text,
-                      const char* field) {
-    const std::size_t start = pos_;
-    if (!uvarint(out, field)) return false;
-    if (out > max) {
-      return fail("header: " + std::string(field) + " " + std::to_string(out) + " exceeds " +
-                  max_text + " (varint at byte " + std::to_string(start) + ")");
-    }
-    return true;
-  }
-
-  bool varint63(std::uint64_t& out, const char* field) {
-    return varint_bounded(out, kMaxVarint63, "2^63-1", field);
-  }
-  bool varint31(std::uint64_t& out, const char* field) {
-    return varint_bounded(out, kMaxVarint31, "2^31-1", field);
-  }
-
-  bool fail(std::string message) {
-    error_ = std::move(message);
-    return false;
-  }
-
- private:
-  bool truncated(const char* field) {
-    return fail("header: truncated at byte " + std::to_string(bytes_.size()) +
-                " while reading " + field);
-  }
-  bool overflow(std::size_t start, const char* field) {
-    return fail("header: varint overflow at byte " + std::to_string(start) + " while reading " +
-                field);
-  }
-
-  std::span<const std::uint8_t> bytes_;
-  std::size_t pos_ = 0;
-  std::string error_;
-};
-
 std::string hex_byte(std::uint8_t b) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%02x", b);
@@ -175,7 +78,7 @@ Result<ParsedHeader> parse_header(std::span<const std::uint8_t> bytes, bool requ
   using R = Result<ParsedHeader>;
   ParsedHeader parsed;
   BlockHeader& h = parsed.header;
-  Reader r(bytes);
+  wire::Reader r(bytes, "header");
 
   if (!r.byte(parsed.serflag, "serialization flag")) return R::failure(r.error());
   if (parsed.serflag != kSerFlagHeader && parsed.serflag != kSerFlagBlock) {
