@@ -1,0 +1,14 @@
+#pragma once
+// The genesis blocks of the networks (upstream config/genesis.go facts, node spec Appendix A).
+#include "tensority/node/block.hpp"
+
+namespace tensority::node {
+
+// The coinbase both upstream genesis blocks carry: 140,700,041,250,000,000 neu to
+// 00148c9d063ff74ee6d9ffa88d83aeb038068366c4c4, with the "Information is power" text.
+Transaction genesis_coinbase();
+
+Block mainnet_genesis();  // timestamp 1524549600, bits 0x1e00000000011b68, nonce 9253507043297
+Block testnet_genesis();  // "wisdom"/solonet: timestamp 1528945000, bits 0x20000000000ccccc
+
+}  // namespace tensority::node
