@@ -45,6 +45,11 @@ bool Reader::fail(const std::string& message) {
   return false;
 }
 
+bool Reader::adopt(const Reader& nested) {
+  if (error_.empty()) error_ = nested.error_;
+  return false;
+}
+
 bool Reader::truncated(const char* field, std::size_t wanted) {
   return fail("truncated at byte " + std::to_string(base_ + bytes_.size()) + " while reading " + field + " (" +
               std::to_string(wanted) + " bytes from byte " + std::to_string(absolute_pos()) + ")");

@@ -54,6 +54,8 @@ class Reader {
   bool skip(std::size_t n, const char* field);
 
   bool fail(const std::string& message);
+  // Takes the error of a nested reader (an extensible string's body) as its own.
+  bool adopt(const Reader& nested);
 
  private:
   bool truncated(const char* field, std::size_t wanted);
