@@ -134,12 +134,11 @@ bool Reader::varstr_list(std::vector<Bytes>& out, const char* field) {
   return true;
 }
 
-bool Reader::extstr(std::span<const std::uint8_t>& body, std::size_t& body_base, const char* field) {
+bool Reader::extstr(Reader& body, const char* field) {
   std::uint64_t n = 0;
   if (!varint31(n, field)) return false;
   if (remaining() < n) return truncated(field, static_cast<std::size_t>(n));
-  body = bytes_.subspan(pos_, static_cast<std::size_t>(n));
-  body_base = absolute_pos();
+  body = Reader(bytes_.subspan(pos_, static_cast<std::size_t>(n)), what_, absolute_pos());
   pos_ += static_cast<std::size_t>(n);
   return true;
 }

@@ -29,10 +29,8 @@ bool read_count(Reader& r, std::uint64_t& n, const char* field) {
 }
 
 bool read_spend_commitment(Reader& outer, SpendCommitment& sc) {
-  std::span<const std::uint8_t> body;
-  std::size_t base = 0;
-  if (!outer.extstr(body, base, "spend commitment")) return false;
-  Reader r(body, "transaction", base);
+  Reader r(std::span<const std::uint8_t>{}, "transaction");
+  if (!outer.extstr(r, "spend commitment")) return false;
   if (!r.raw(sc.source_id, "spend source id") || !r.raw(sc.asset_id, "spend asset id") ||
       !r.varint63(sc.amount, "spend amount") || !r.varint63(sc.source_position, "spend source position") ||
       !r.varint63(sc.vm_version, "spend vm version") || !r.varstr(sc.control_program, "spend control program")) {
@@ -44,54 +42,52 @@ bool read_spend_commitment(Reader& outer, SpendCommitment& sc) {
 
 bool read_input(Reader& r, TxInput& in) {
   if (!r.varint63(in.asset_version, "input asset version")) return false;
-  std::span<const std::uint8_t> body;
-  std::size_t base = 0;
-  if (!r.extstr(body, base, "input commitment")) return false;
-  Reader c(body, "transaction", base);
-  auto nested_fail = [&r](const Reader& inner) { return r.adopt(inner); };
+  Reader c(std::span<const std::uint8_t>{}, "transaction");
+  if (!r.extstr(c, "input commitment")) return false;
   if (in.asset_version != 1) {
     in.kind = OpaqueInput{};
     in.commitment_suffix = tail(c);
   } else {
     std::uint8_t type = 0;
-    if (!c.byte(type, "input type")) return nested_fail(c);
+    if (!c.byte(type, "input type")) return r.adopt(c);
     switch (type) {
       case kIssuanceType: {
         IssuanceInput is;
         if (!c.varstr(is.nonce, "issuance nonce") || !c.raw(is.asset_id, "issuance asset id") ||
             !c.varint63(is.amount, "issuance amount")) {
-          return nested_fail(c);
+          return r.adopt(c);
         }
         in.kind = std::move(is);
         break;
       }
       case kSpendType: {
         SpendInput sp;
-        if (!read_spend_commitment(c, sp.output)) return nested_fail(c);
+        if (!read_spend_commitment(c, sp.output)) return r.adopt(c);
         in.kind = std::move(sp);
         break;
       }
       case kCoinbaseType: {
         CoinbaseInput cb;
-        if (!c.varstr(cb.arbitrary, "coinbase arbitrary data")) return nested_fail(c);
+        if (!c.varstr(cb.arbitrary, "coinbase arbitrary data")) return r.adopt(c);
         in.kind = std::move(cb);
         break;
       }
       default:
-        return r.fail("unknown input type " + std::to_string(type) + " at byte " + std::to_string(base));
+        return r.fail("unknown input type " + std::to_string(type) + " at byte " +
+                      std::to_string(c.absolute_pos() - 1));
     }
     in.commitment_suffix = tail(c);
   }
 
-  if (!r.extstr(body, base, "input witness")) return false;
-  Reader w(body, "transaction", base);
+  Reader w(std::span<const std::uint8_t>{}, "transaction");
+  if (!r.extstr(w, "input witness")) return false;
   if (auto* is = std::get_if<IssuanceInput>(&in.kind)) {
     if (!w.varstr(is->asset_definition, "asset definition") || !w.varint63(is->vm_version, "issuance vm version") ||
         !w.varstr(is->issuance_program, "issuance program") || !w.varstr_list(is->arguments, "issuance arguments")) {
-      return nested_fail(w);
+      return r.adopt(w);
     }
   } else if (auto* sp = std::get_if<SpendInput>(&in.kind)) {
-    if (!w.varstr_list(sp->arguments, "spend arguments")) return nested_fail(w);
+    if (!w.varstr_list(sp->arguments, "spend arguments")) return r.adopt(w);
   }
   in.witness_suffix = tail(w);
   return true;
@@ -99,10 +95,8 @@ bool read_input(Reader& r, TxInput& in) {
 
 bool read_output(Reader& r, TxOutput& out) {
   if (!r.varint63(out.asset_version, "output asset version")) return false;
-  std::span<const std::uint8_t> body;
-  std::size_t base = 0;
-  if (!r.extstr(body, base, "output commitment")) return false;
-  Reader c(body, "transaction", base);
+  Reader c(std::span<const std::uint8_t>{}, "transaction");
+  if (!r.extstr(c, "output commitment")) return false;
   if (out.asset_version == 1) {
     if (!c.raw(out.asset_id, "output asset id") || !c.varint63(out.amount, "output amount") ||
         !c.varint63(out.vm_version, "output vm version") || !c.varstr(out.control_program, "output control program")) {
@@ -110,8 +104,9 @@ bool read_output(Reader& r, TxOutput& out) {
     }
   }
   out.commitment_suffix = tail(c);
-  if (!r.extstr(body, base, "output witness")) return false;
-  out.witness.assign(body.begin(), body.end());
+  Reader w(std::span<const std::uint8_t>{}, "transaction");
+  if (!r.extstr(w, "output witness")) return false;
+  out.witness = tail(w);
   return true;
 }
 

@@ -48,9 +48,9 @@ class Reader {
   // varint31 length + bytes; the length is checked against what is left before allocating.
   bool varstr(Bytes& out, const char* field);
   bool varstr_list(std::vector<Bytes>& out, const char* field);
-  // An extensible string: its varint31 length and a view of its body; the caller parses
-  // the body with a nested Reader (base = body_base) and keeps the unparsed tail.
-  bool extstr(std::span<const std::uint8_t>& body, std::size_t& body_base, const char* field);
+  // An extensible string: its varint31 length, then a Reader over its body (reporting
+  // absolute offsets) for the caller to parse; rest() of it is the unparsed tail.
+  bool extstr(Reader& body, const char* field);
   bool skip(std::size_t n, const char* field);
 
   bool fail(const std::string& message);
