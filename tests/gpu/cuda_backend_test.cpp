@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,30 +96,19 @@ TEST_P(CudaBackend, MatchesTheReferenceOnRandomInputs) {
 
 TEST_P(CudaBackend, SearchFindsExactlyWhatTheCpuFinds) {
   test::TestRng rng(0x5EA4C);
-  core::BlockHeader header;
-  header.version = 1;
-  header.height = rng.next() % 1000000;
-  header.timestamp = 1600000000 + rng.next() % 1000;
-  header.bits = 0x20000000000ccccc;  // about 1 hash in 20 qualifies
-  const hal::SearchJob job = hal::SearchJob::from_header(header, rng.hash());
-  const auto target = core::Target256::from_bits(header.bits);
+  const hal::SearchJob job = hal::SearchJob::from_header(test::testnet_like_header(rng), rng.hash());
+  const auto target = core::Target256::from_bits(test::kTestnetGenesisBits);
   const std::uint64_t start = rng.next();
   const std::uint64_t count = 300;
   hal::SearchResult gpu;
   ASSERT_TRUE(worker_->search(job, start, count, target, gpu).ok());
   EXPECT_EQ(gpu.hashes_done, count);
-  const auto host = cpu::make_host_hasher(cpu::shared_cache_store());
-  std::set<std::uint64_t> want;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (target.met_by(host(job.seed, job.block_id(start + i)))) want.insert(start + i);
-  }
-  std::set<std::uint64_t> got;
-  for (const auto& f : gpu.found) {
-    got.insert(f.nonce);
-    EXPECT_EQ(f.block_id, job.block_id(f.nonce));
-    EXPECT_EQ(f.result, host(job.seed, f.block_id));
-  }
-  EXPECT_EQ(got, want) << GetParam() << "; " << test::seed_note();
+  auto cpu = hal::builtin_registry().select("cpu:0");
+  ASSERT_TRUE(cpu.ok()) << cpu.error();
+  std::unique_ptr<hal::Worker> verifier;
+  ASSERT_TRUE(cpu->front()->create_worker({}, verifier).ok());
+  ASSERT_TRUE(verifier->prepare(job.seed).ok());
+  test::expect_search_report_exact(gpu, job, start, count, test::kTestnetGenesisBits, *verifier);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, CudaBackend, ::testing::ValuesIn(kernel_names()),

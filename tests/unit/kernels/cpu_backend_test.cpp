@@ -25,8 +25,8 @@ namespace {
 using core::Hash;
 using hal::StatusCode;
 using test::hash_of;
-
-constexpr std::uint64_t kTestnetGenesisBits = 0x20000000000ccccc;  // about 1 in 20 results qualify
+using test::kTestnetGenesisBits;
+using test::testnet_like_header;
 
 std::shared_ptr<hal::Device> cpu_device() {
   auto selected = hal::builtin_registry().select("cpu:0");
@@ -45,18 +45,6 @@ std::unique_ptr<hal::Worker> make_worker(unsigned threads, std::string kernel = 
   const hal::Status st = device->create_worker(options, worker);
   EXPECT_TRUE(st.ok()) << st.message;
   return worker;
-}
-
-core::BlockHeader testnet_like_header(test::TestRng& rng) {
-  core::BlockHeader h;
-  h.version = 1;
-  h.height = 1;
-  h.previous_block_id = rng.hash();
-  h.timestamp = 1528945000;
-  h.transactions_merkle_root = rng.hash();
-  h.transaction_status_hash = rng.hash();
-  h.bits = kTestnetGenesisBits;
-  return h;
 }
 
 TEST(CpuBackend, RegisteredWithDeviceCpu0) {

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "tensority/core/block_header.hpp"
 #include "tensority/core/hex.hpp"
 #include "tensority/core/matrix_cache.hpp"
 #include "tensority/core/target.hpp"
@@ -82,6 +83,22 @@ class TestRng {
   ::testing::ScopedTrace trace_;
   std::mt19937_64 engine_;
 };
+
+// Testnet genesis difficulty: about 1 result in 20 qualifies, so short searches find some.
+inline constexpr std::uint64_t kTestnetGenesisBits = 0x20000000000ccccc;
+
+// A header shaped like a testnet block at that difficulty, with random roots and parent.
+inline core::BlockHeader testnet_like_header(TestRng& rng) {
+  core::BlockHeader h;
+  h.version = 1;
+  h.height = 1;
+  h.previous_block_id = rng.hash();
+  h.timestamp = 1528945000;
+  h.transactions_merkle_root = rng.hash();
+  h.transaction_status_hash = rng.hash();
+  h.bits = kTestnetGenesisBits;
+  return h;
+}
 
 // Checks a search report over [start, start + count) against every nonce of the range hashed
 // one by one on `verifier` (a worker already prepared for the job's seed): each report is

@@ -33,8 +33,8 @@ namespace fs = std::filesystem;
 using core::Hash;
 using hal::StatusCode;
 using test::hash_of;
-
-constexpr std::uint64_t kTestnetGenesisBits = 0x20000000000ccccc;  // about 1 in 20 results qualify
+using test::kTestnetGenesisBits;
+using test::testnet_like_header;
 
 // Points TENSORITY_CACHE_DIR and TENSORITY_STATE_DIR at a fresh temporary directory before
 // main() runs (the tuning store reads its path once per process) and removes it at exit.
@@ -125,18 +125,6 @@ std::unique_ptr<hal::Worker> make_variant_worker(hal::Device& device, const std:
     EXPECT_EQ(worker->kernel_name(), name);
   }
   return worker;
-}
-
-core::BlockHeader testnet_like_header(test::TestRng& rng) {
-  core::BlockHeader h;
-  h.version = 1;
-  h.height = 1;
-  h.previous_block_id = rng.hash();
-  h.timestamp = 1528945000;
-  h.transactions_merkle_root = rng.hash();
-  h.transaction_status_hash = rng.hash();
-  h.bits = kTestnetGenesisBits;
-  return h;
 }
 
 std::unique_ptr<hal::Worker> cpu_worker() {
