@@ -39,10 +39,6 @@ __device__ __forceinline__ void mma_s8(int (&c)[4], const unsigned (&a)[4], unsi
 #endif
 }
 
-__device__ __forceinline__ unsigned lds32(const std::uint8_t* base, unsigned offset) {
-  return *reinterpret_cast<const unsigned*>(base + offset);
-}
-
 // kWarps warps each own 32 state rows (two m16 tiles); kDouble streams the next B into a
 // second buffer while the current product runs.
 template <int kWarps, bool kDouble>
@@ -110,8 +106,8 @@ __global__ void __launch_bounds__(kWarps * 32, 1)
       for (int kk = 0; kk < 8; ++kk) {
 #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
-          const unsigned b0 = lds32(b, dev::imma_b_offset(nc, nt, kk, lane, 0));
-          const unsigned b1 = lds32(b, dev::imma_b_offset(nc, nt, kk, lane, 1));
+          const unsigned b0 = dev::load_word(b + dev::imma_b_offset(nc, nt, kk, lane, 0));
+          const unsigned b1 = dev::load_word(b + dev::imma_b_offset(nc, nt, kk, lane, 1));
           mma_s8(acc[0][nt], a[0][kk], b0, b1);
           mma_s8(acc[1][nt], a[1][kk], b0, b1);
         }
