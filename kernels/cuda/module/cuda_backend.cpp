@@ -19,6 +19,7 @@
 
 #include "launch.hpp"
 #include "tensority/core/matrix_cache.hpp"
+#include "tensority/hwdetect/pci.hpp"
 #include "tensority/kernels/hal/known_answers.hpp"
 #include "tensority/kernels/hal/tuning.hpp"
 
@@ -472,10 +473,10 @@ std::unique_ptr<hal::Backend> make_backend(std::string& error) {
     hal::DeviceInfo info;
     info.backend = "cuda";
     info.id = "cuda:" + std::to_string(i);
-    char bus[32];
-    std::snprintf(bus, sizeof bus, "%04x:%02x:%02x.0", static_cast<unsigned>(prop.pciDomainID),
-                  static_cast<unsigned>(prop.pciBusID), static_cast<unsigned>(prop.pciDeviceID));
-    info.stable_id = bus;
+    // The spelling hwdetect and the OpenCL backend use, so one GPU has one stable id.
+    info.stable_id = hwdetect::format_pci_bus_id({static_cast<std::uint32_t>(prop.pciDomainID),
+                                                  static_cast<std::uint8_t>(prop.pciBusID),
+                                                  static_cast<std::uint8_t>(prop.pciDeviceID), 0});
     info.name = prop.name;
     info.vendor = "NVIDIA";
     info.driver_version = driver_text;

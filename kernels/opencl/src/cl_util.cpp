@@ -2,8 +2,9 @@
 
 #include <CL/cl_ext.h>
 
-#include <cstdio>
 #include <sstream>
+
+#include "tensority/hwdetect/pci.hpp"
 
 namespace tensority::kernels::opencl {
 namespace {
@@ -36,10 +37,10 @@ union TopologyAmd {
   } pcie;
 };
 
+// The same spelling hwdetect and the CUDA backend use, so one GPU has one stable id.
 std::string format_pci(unsigned domain, unsigned bus, unsigned device, unsigned function) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%x", domain & 0xFFFFu, bus & 0xFFu, device & 0x1Fu, function & 7u);
-  return buf;
+  return hwdetect::format_pci_bus_id({domain, static_cast<std::uint8_t>(bus), static_cast<std::uint8_t>(device & 0x1Fu),
+                                      static_cast<std::uint8_t>(function & 7u)});
 }
 
 }  // namespace
