@@ -112,8 +112,4 @@ core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader
   return true;
 }
 
-bool check_header_pow(const core::Hash& result, const core::BlockHeader& header) {
-  return core::check_pow(result, header.bits);
-}
-
 }  // namespace tensority::node

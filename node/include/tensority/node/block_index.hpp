@@ -1,8 +1,8 @@
 #pragma once
 // The block index (node spec 1.8): every known header as a node with its parent, height,
 // cumulative work and epoch seed, and the header rules checked against a parent (spec 1.6,
-// tensority.md 8). Proof of work is checked apart (check_header_pow) so a caller can run it
-// for many headers in parallel.
+// tensority.md 8). Proof of work is checked apart (PowChecker, core::check_pow) so a caller
+// can run it for many headers in parallel.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -63,8 +63,5 @@ class BlockIndex {
 // Every header rule except proof of work; the message names the rule that failed.
 // now: the caller's clock in Unix seconds (the future limit is now + 3600).
 core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader& header, std::uint64_t now);
-
-// LE_uint256(result) <= Target(bits), where result = Tensority(block ID, seed).
-bool check_header_pow(const core::Hash& result, const core::BlockHeader& header);
 
 }  // namespace tensority::node
