@@ -24,5 +24,7 @@ using Runner = std::function<int()>;
 Runner add_hash(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_devices(CLI::App& app);
+Runner add_node(CLI::App& app);
+Runner add_wallet(CLI::App& app);
 
 }  // namespace tensority::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   const Runner hash = add_hash(app);
   const Runner bench = add_bench(app);
   const Runner devices = add_devices(app);
+  const Runner node = add_node(app);
+  const Runner wallet = add_wallet(app);
 
   try {
     app.parse(argc, argv);
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("hash")) return hash();
     if (app.got_subcommand("bench")) return bench();
     if (app.got_subcommand("devices")) return devices();
+    if (app.got_subcommand("node")) return node();
+    if (app.got_subcommand("wallet")) return wallet();
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tensority: error: %s\n", e.what());
     return kExitUsage;
