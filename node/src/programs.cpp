@@ -1,0 +1,1 @@
+// placeholder: filled in during issue 5
