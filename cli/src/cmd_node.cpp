@@ -1,11 +1,280 @@
-// placeholder: filled in during issue 5
+// tensority node: the validating node with its RPC; `node import` and `node export` move
+// chains between data directories as hex block files (one block per line).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <fmt/core.h>
+
 #include "commands.hpp"
+#include "tensority/core/hex.hpp"
+#include "tensority/kernels/hal/paths.hpp"
+#include "tensority/net/http.hpp"
+#include "tensority/node/address.hpp"
+#include "tensority/node/block_template.hpp"
+#include "tensority/node/chain.hpp"
+#include "tensority/node/chain_params.hpp"
+#include "tensority/node/mempool.hpp"
+#include "tensority/node/rpc_api.hpp"
 
 namespace tensority::cli {
+namespace {
+
+struct NodeArgs {
+  std::string network = "mainnet";
+  std::string data_dir;
+  int rpc_port = -1;
+  std::string rpc_bind = "127.0.0.1";
+  std::string rpc_token;
+  std::string rpc_token_file;
+  std::size_t rpc_max_body = 1 << 20;
+  std::string mining_address;
+  unsigned mining_threads = 0;
+  unsigned pow_threads = 0;
+  bool quiet = false;
+  // import / export
+  std::string file;
+  bool no_pow = false;
+  std::uint64_t from = 0;
+  std::uint64_t to = ~std::uint64_t{0};
+};
+
+const node::ChainParams& params_of(const NodeArgs& a) {
+  auto net = node::parse_network(a.network);
+  if (!net) throw UsageError("--network: " + net.error());
+  return node::chain_params(*net);
+}
+
+std::filesystem::path data_dir_of(const NodeArgs& a, const node::ChainParams& params) {
+  if (!a.data_dir.empty()) return a.data_dir;
+  return kernels::hal::data_directory() / std::string(params.name);
+}
+
+std::unique_ptr<node::Chain> open_chain(const NodeArgs& a, const node::ChainParams& params, bool check_pow) {
+  node::ChainOptions options;
+  options.data_dir = data_dir_of(a, params);
+  options.check_pow = check_pow;
+  options.pow_threads = a.pow_threads;
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) throw std::runtime_error("cannot create data directory " + options.data_dir.string() + ": " + ec.message());
+  auto chain = node::Chain::open(params, options);
+  if (!chain) throw std::runtime_error(options.data_dir.string() + ": " + chain.error());
+  return std::move(chain).value();
+}
+
+std::string read_token(const NodeArgs& a) {
+  if (!a.rpc_token.empty()) return a.rpc_token;
+  if (a.rpc_token_file.empty()) return {};
+  std::ifstream in(a.rpc_token_file);
+  if (!in) throw UsageError("--rpc-token-file: cannot read " + a.rpc_token_file);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) throw UsageError("--rpc-token-file: " + a.rpc_token_file + " is empty");
+  return token;
+}
+
+std::string stamp() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+int run_node(const NodeArgs& a) {
+  const node::ChainParams& params = params_of(a);
+  core::wire::Bytes mining_program;
+  if (!a.mining_address.empty()) {
+    auto p = node::address_to_program(a.mining_address, params.network);
+    if (!p) throw UsageError("--mining-address: " + p.error());
+    mining_program = std::move(p).value();
+  }
+  const std::string token = read_token(a);
+  const std::uint16_t port = a.rpc_port >= 0 ? static_cast<std::uint16_t>(a.rpc_port) : params.rpc_port;
+
+  // Signals are taken by sigwait below, so every thread started from here on has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto chain = open_chain(a, params, true);
+  node::Mempool mempool(*chain);
+  node::TemplateManager templates(*chain, mempool, mining_program);
+  chain->on_update([&](const node::ChainUpdate& u) {
+    mempool.on_chain_update(u);
+    if (a.quiet) return;
+    for (const node::Block& b : u.detached) {
+      fmt::print(stderr, "{} node: detached block {} at height {}\n", stamp(), core::to_hex(core::block_id(b.header)),
+                 b.header.height);
+    }
+    for (const node::Block& b : u.attached) {
+      fmt::print(stderr, "{} node: block {} height {} ({} transactions)\n", stamp(),
+                 core::to_hex(core::block_id(b.header)), b.header.height, b.transactions.size());
+    }
+  });
+
+  node::RpcApi api(node::RpcContext{chain.get(), &mempool, &templates, mining_program, a.mining_threads,
+                                    TENSORITY_VERSION});
+  net::HttpServerOptions http;
+  http.bind_address = a.rpc_bind;
+  http.port = port;
+  http.bearer_token = token;
+  http.max_body_bytes = a.rpc_max_body;
+  http.threads = 4;  // long-polls and generate calls must not starve get-work
+  net::HttpServer server(http);
+  api.install(server);
+  auto bound = server.start();
+  if (!bound) throw std::runtime_error("rpc: " + bound.error());
+
+  const node::TipInfo tip = chain->tip();
+  fmt::print(stderr, "{} node: {} chain in {}, tip height {} {}\n", stamp(), params.name,
+             data_dir_of(a, params).string(), tip.height, core::to_hex(tip.id));
+  fmt::print(stderr, "{} node: rpc listening on http://{}:{}{}{}\n", stamp(), a.rpc_bind, *bound,
+             token.empty() ? "" : " (bearer token required)",
+             mining_program.empty() ? "; no --mining-address, so get-work is off" : "");
+  std::fflush(stderr);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  fmt::print(stderr, "{} node: {} received, stopping\n", stamp(), sig == SIGINT ? "SIGINT" : "SIGTERM");
+  api.stop();
+  server.stop();
+  chain->close();
+  fmt::print(stderr, "{} node: stopped at height {}\n", stamp(), chain->tip().height);
+  return kExitOk;
+}
+
+int run_export(const NodeArgs& a) {
+  const node::ChainParams& params = params_of(a);
+  auto chain = open_chain(a, params, false);
+  if (a.file.empty()) throw UsageError("--file is required");
+  std::ofstream out(a.file, std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write " + a.file);
+  const std::uint64_t top = std::min(chain->tip().height, a.to);
+  std::uint64_t n = 0;
+  for (std::uint64_t h = std::max<std::uint64_t>(a.from, 1); h <= top; ++h) {
+    auto raw = chain->raw_block(*chain->hash_at(h));
+    if (!raw) throw std::runtime_error("block at height " + std::to_string(h) + " has no stored body");
+    out << core::to_hex(*raw) << '\n';
+    ++n;
+  }
+  out.close();
+  if (!out) throw std::runtime_error("writing " + a.file + " failed");
+  fmt::print("exported {} blocks (heights {}..{}) to {}\n", n, std::max<std::uint64_t>(a.from, 1), top, a.file);
+  return kExitOk;
+}
+
+int run_import(const NodeArgs& a) {
+  const node::ChainParams& params = params_of(a);
+  if (a.file.empty()) throw UsageError("--file is required");
+  std::ifstream in(a.file);
+  if (!in) throw UsageError("--file: cannot read " + a.file);
+  auto chain = open_chain(a, params, !a.no_pow);
+  const std::uint64_t start_height = chain->tip().height;
+  constexpr std::size_t kBatch = 64;  // PoW of a batch is checked in parallel
+  std::vector<node::Block> batch;
+  std::uint64_t line_no = 0, blocks = 0, txs = 0, connected = 0;
+  std::chrono::duration<double> busy{0};
+  auto flush = [&] {
+    if (batch.empty()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto results = chain->process_blocks(batch);
+    busy += std::chrono::steady_clock::now() - t0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      if (r.outcome == node::BlockOutcome::invalid) {
+        throw std::runtime_error("block at height " + std::to_string(batch[i].header.height) + " " +
+                                 core::to_hex(r.id) + " refused: " + r.error);
+      }
+      if (r.outcome == node::BlockOutcome::connected) ++connected;
+      txs += batch[i].transactions.size();
+    }
+    blocks += batch.size();
+    batch.clear();
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    auto raw = core::from_hex(line);
+    if (!raw) throw UsageError(a.file + ":" + std::to_string(line_no) + ": " + raw.error());
+    auto block = node::parse_block(*raw);
+    if (!block) throw UsageError(a.file + ":" + std::to_string(line_no) + ": " + block.error());
+    batch.push_back(std::move(block).value());
+    if (batch.size() == kBatch) flush();
+  }
+  flush();
+  const double s = busy.count();
+  fmt::print("imported {} blocks ({} transactions) in {:.2f} s: {:.1f} blocks/s, {:.0f} tx/s, PoW checks {}; "
+             "tip height {} -> {}\n",
+             blocks, txs, s, s > 0 ? static_cast<double>(blocks) / s : 0.0, s > 0 ? static_cast<double>(txs) / s : 0.0, a.no_pow ? "off" : "on",
+             start_height, chain->tip().height);
+  return kExitOk;
+}
+
+int run_check(const NodeArgs& a) {
+  const node::ChainParams& params = params_of(a);
+  auto chain = open_chain(a, params, false);
+  auto verdict = chain->verify();
+  if (!verdict) {
+    fmt::print(stderr, "tensority: check failed: {}\n", verdict.error());
+    return kExitFailure;
+  }
+  fmt::print("{}\n", *verdict);
+  return kExitOk;
+}
+
+void add_common(CLI::App* cmd, NodeArgs& a) {
+  cmd->add_option("--network", a.network, "mainnet, testnet or regtest")->capture_default_str();
+  cmd->add_option("--data-dir", a.data_dir,
+                  "where the chain is kept (default $XDG_DATA_HOME/tensority/<network>, i.e. "
+                  "~/.local/share/tensority/<network>)");
+  cmd->add_option("--pow-threads", a.pow_threads, "threads checking proof of work (0: one per core)");
+}
+
+}  // namespace
 
 Runner add_node(CLI::App& app) {
-  app.add_subcommand("node", "(in progress)");
-  return [] { return kExitFailure; };
+  auto a = std::make_shared<NodeArgs>();
+  CLI::App* cmd = app.add_subcommand("node", "Run the validating node with its bytomd-compatible RPC (Ctrl-C stops)");
+  cmd->require_subcommand(0, 1);
+  add_common(cmd, *a);
+  cmd->add_option("--rpc-port", a->rpc_port, "RPC port (default 9888 mainnet, 9889 testnet, 9890 regtest)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--rpc-bind", a->rpc_bind, "RPC address; anything but loopback exposes the node")->capture_default_str();
+  cmd->add_option("--rpc-token", a->rpc_token, "require 'Authorization: Bearer TOKEN' on every request");
+  cmd->add_option("--rpc-token-file", a->rpc_token_file, "read the bearer token from this file");
+  cmd->add_option("--rpc-max-body", a->rpc_max_body, "largest request body in bytes")->capture_default_str();
+  cmd->add_option("--mining-address", a->mining_address, "coinbase payee for get-work and generate (bech32)");
+  cmd->add_option("--mining-threads", a->mining_threads, "CPU threads regtest's generate mines with (0: one per core)");
+  cmd->add_flag("--quiet", a->quiet, "no line per connected block");
+
+  CLI::App* imp = cmd->add_subcommand("import", "Validate and store blocks from a file (one hex block per line); prints blocks/s");
+  add_common(imp, *a);
+  imp->add_option("--file", a->file, "the block file")->required();
+  imp->add_flag("--no-pow", a->no_pow, "trust proof of work (measures everything else)");
+  CLI::App* exp = cmd->add_subcommand("export", "Write the main chain's blocks to a file, one hex block per line");
+  add_common(exp, *a);
+  exp->add_option("--file", a->file, "the block file to write")->required();
+  exp->add_option("--from", a->from, "first height (at least 1)");
+  exp->add_option("--to", a->to, "last height (default: the tip)");
+
+  CLI::App* chk = cmd->add_subcommand("check", "Replay the stored main chain and compare it with the UTXO set");
+  add_common(chk, *a);
+
+  return [a, imp, exp, chk] {
+    if (imp->parsed()) return run_import(*a);
+    if (exp->parsed()) return run_export(*a);
+    if (chk->parsed()) return run_check(*a);
+    return run_node(*a);
+  };
 }
 
 }  // namespace tensority::cli

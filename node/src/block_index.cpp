@@ -7,12 +7,13 @@
 
 namespace tensority::node {
 
-BlockIndex::BlockIndex(const core::BlockHeader& genesis) {
+BlockIndex::BlockIndex(const core::BlockHeader& genesis, bool retarget) : retarget_(retarget) {
   auto node = std::make_unique<BlockNode>();
   node->id = core::block_id(genesis);
   node->header = genesis;
   node->chain_work = core::calc_work(genesis.bits);
   node->seed = core::initial_seed();
+  node->body_valid = true;
   genesis_ = node.get();
   nodes_.emplace(node->id, std::move(node));
 }
@@ -55,6 +56,17 @@ void BlockIndex::mark_invalid(const core::Hash& id) {
   }
 }
 
+std::vector<const BlockNode*> BlockIndex::nodes() const {
+  std::vector<const BlockNode*> out;
+  out.reserve(nodes_.size());
+  for (const auto& [id, node] : nodes_) out.push_back(node.get());
+  return out;
+}
+
+void BlockIndex::set_body_valid(const core::Hash& id) {
+  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->body_valid = true;
+}
+
 const BlockNode* BlockIndex::ancestor(const BlockNode& n, std::uint64_t height) {
   if (height > n.height()) return nullptr;
   const BlockNode* p = &n;
@@ -88,7 +100,7 @@ core::Hash BlockIndex::seed_for_child(const BlockNode& parent) {
   return parent.seed;
 }
 
-core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader& h, std::uint64_t now) {
+core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader& h, std::uint64_t now, bool retarget) {
   using R = core::Result<bool>;
   if (parent.invalid) return R::failure("parent " + core::to_hex(parent.id) + " is invalid");
   if (h.version != 1) return R::failure("version " + std::to_string(h.version) + " (must be 1)");
@@ -96,7 +108,7 @@ core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader
     return R::failure("height " + std::to_string(h.height) + " after parent height " + std::to_string(parent.height()));
   }
   if (h.previous_block_id != parent.id) return R::failure("previous block id is not the parent's");
-  const std::uint64_t want = BlockIndex::next_bits(parent);
+  const std::uint64_t want = retarget ? BlockIndex::next_bits(parent) : parent.header.bits;
   if (h.bits != want) {
     return R::failure("bits " + std::to_string(h.bits) + " but the chain requires " + std::to_string(want));
   }

@@ -26,4 +26,8 @@ std::filesystem::path cache_directory() {
   return from_env("TENSORITY_CACHE_DIR", "XDG_CACHE_HOME", ".cache");
 }
 
+std::filesystem::path data_directory() {
+  return from_env("TENSORITY_DATA_DIR", "XDG_DATA_HOME", ".local/share");
+}
+
 }  // namespace tensority::kernels::hal

@@ -29,21 +29,28 @@ struct BlockNode {
   core::BigInt chain_work;  // sum of work from genesis to this block
   core::Hash seed{};        // the seed this block's own PoW uses
   bool invalid = false;     // failed validation (or descends from a block that did): never retried
+  bool body_valid = false;  // its body is stored and passed every body rule
 
   std::uint64_t height() const { return header.height; }
 };
 
 class BlockIndex {
  public:
-  explicit BlockIndex(const core::BlockHeader& genesis);
+  // retarget false: every block keeps the genesis bits (regtest).
+  explicit BlockIndex(const core::BlockHeader& genesis, bool retarget = true);
 
   const BlockNode& genesis() const { return *genesis_; }
   const BlockNode* find(const core::Hash& id) const;
   std::size_t size() const { return nodes_.size(); }
+  std::vector<const BlockNode*> nodes() const;  // every node, in no particular order
 
   // Adds a header whose parent is in the index; returns the existing node for a known ID.
   const BlockNode& add(const core::BlockHeader& header);
   void mark_invalid(const core::Hash& id);
+  void set_body_valid(const core::Hash& id);
+  bool retarget() const { return retarget_; }
+  // The bits the child of parent must carry on this chain.
+  std::uint64_t expected_bits(const BlockNode& parent) const { return retarget_ ? next_bits(parent) : parent.header.bits; }
 
   // The ancestor of n at `height` (n itself at its own height), or nullptr above n.
   static const BlockNode* ancestor(const BlockNode& n, std::uint64_t height);
@@ -58,10 +65,13 @@ class BlockIndex {
  private:
   std::unordered_map<core::Hash, std::unique_ptr<BlockNode>, HashHasher> nodes_;
   BlockNode* genesis_ = nullptr;
+  bool retarget_ = true;
 };
 
 // Every header rule except proof of work; the message names the rule that failed.
 // now: the caller's clock in Unix seconds (the future limit is now + 3600).
-core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader& header, std::uint64_t now);
+// retarget false: the bits must equal the parent's (regtest).
+core::Result<bool> check_header(const BlockNode& parent, const core::BlockHeader& header, std::uint64_t now,
+                                bool retarget = true);
 
 }  // namespace tensority::node

@@ -71,9 +71,29 @@ class ChainStore {
                                                                  std::size_t limit) const;
   std::optional<BlockUndo> undo(const core::Hash& id) const;
   std::uint64_t utxo_count() const;  // exact, kept in the database alongside the set
+  // Every unspent output, in key order (consistency checks).
+  void for_each_utxo(const std::function<void(const core::Hash&, const UtxoEntry&)>& fn) const;
 
-  // Applies everything in the batch atomically; sync: durable before returning.
+  // Applies everything in the batch atomically; sync: durable before returning. On success
+  // the batch is left empty (ready for reuse); on failure it is left as it was. The UTXO count
+  // follows what the batch really does to the set (each touched output is looked up), so a
+  // put over an existing output or an erase of a missing one cannot skew it.
   core::Result<bool> write(Batch& batch, bool sync = true);
+
+  // Corrupt records (and failed reads) are reported here, one line each, and read as missing
+  // (nullopt; for_each_header skips a bad header and passes default meta for a bad meta).
+  // The default logger writes to stderr. Safe to call while readers run.
+  using Logger = std::function<void(const std::string&)>;
+  void set_logger(Logger logger);
+  std::uint64_t corrupt_records_seen() const;  // how many reports so far (tests, health RPC)
+
+  // Tests and repair tools only: the key of one record in the layout documented in
+  // chain_store.cpp (id: block or output id; height: for kHeader), and raw writes that bypass
+  // the codecs and the UTXO count.
+  enum class Record : std::uint8_t { kBlock, kHeader, kMeta, kUtxo, kUndo, kTip, kUtxoCount, kSchema };
+  static std::string record_key(Record kind, const core::Hash& id = {}, std::uint64_t height = 0);
+  core::Result<bool> put_raw_for_testing(const std::string& key, std::span<const std::uint8_t> value);
+  core::Result<bool> erase_raw_for_testing(const std::string& key);
 
   class Batch {
    public:

@@ -12,4 +12,8 @@ std::filesystem::path state_directory();
 // $TENSORITY_CACHE_DIR, else $XDG_CACHE_HOME/tensority, else ~/.cache/tensority.
 std::filesystem::path cache_directory();
 
+// Data the user keeps (chains, wallets): $TENSORITY_DATA_DIR, else $XDG_DATA_HOME/tensority,
+// else ~/.local/share/tensority.
+std::filesystem::path data_directory();
+
 }  // namespace tensority::kernels::hal

@@ -1,0 +1,154 @@
+#pragma once
+// The chain state (node spec 1.8): the block index, the stored blocks and the UTXO set, with
+// block processing, orphans, chain selection, reorgs with undo data, and invalid blocks
+// marked for good. Thread-safe: one writer at a time, readers alongside.
+//
+// Chain selection is by cumulative work alone: the tip moves to the valid chain with the
+// most work, the first seen winning ties. Upstream v1.1.1 also requires the new chain to be
+// higher; with Tensority's per-block work that rule only differs across a retarget, where it
+// can keep a lighter chain. See docs/node.md.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "tensority/node/block.hpp"
+#include "tensority/node/block_index.hpp"
+#include "tensority/node/chain_params.hpp"
+#include "tensority/node/chain_store.hpp"
+#include "tensority/node/entries.hpp"
+#include "tensority/node/pow_checker.hpp"
+
+namespace tensority::node {
+
+struct ChainOptions {
+  std::filesystem::path data_dir;
+  bool check_pow = true;                 // false: trust proof of work (import benchmarks)
+  unsigned pow_threads = 0;              // 0: one per core
+  std::size_t max_orphans = 256;
+  std::chrono::seconds orphan_ttl{3600};
+  std::function<std::uint64_t()> clock;  // Unix seconds; empty: the system clock
+};
+
+enum class BlockOutcome {
+  connected,   // extended or reorganised the main chain; the block is on it
+  side_chain,  // valid and stored, but not on the main chain (yet)
+  orphan,      // parent unknown; kept in the orphan pool
+  duplicate,   // already known
+  invalid,     // broke a rule; never retried
+};
+std::string_view to_string(BlockOutcome outcome);
+
+struct ProcessResult {
+  BlockOutcome outcome = BlockOutcome::invalid;
+  core::Hash id{};
+  std::string error;  // why, for invalid
+};
+
+struct TipInfo {
+  core::Hash id{};
+  std::uint64_t height = 0;
+  core::BlockHeader header;
+  core::BigInt chain_work;
+};
+
+// What changed on the main chain in one step, in order: blocks detached (tip first), then
+// blocks attached (lowest first). The mempool follows the chain from this.
+struct ChainUpdate {
+  std::vector<Block> detached;
+  std::vector<Block> attached;
+  TipInfo tip;
+};
+
+class Chain {
+ public:
+  // Opens or creates the chain in options.data_dir; a new one starts with the genesis block.
+  static core::Result<std::unique_ptr<Chain>> open(const ChainParams& params, ChainOptions options);
+  ~Chain();
+
+  const ChainParams& params() const { return params_; }
+
+  ProcessResult process_block(const Block& block);
+  // Many blocks, parents first (import, sync): proof of work for the whole batch is checked
+  // in parallel over the cores first, then each block is processed in order.
+  std::vector<ProcessResult> process_blocks(const std::vector<Block>& blocks);
+  // Replays the main chain from genesis in memory and compares the result with the stored
+  // UTXO set and its count; the summary names the first difference.
+  core::Result<std::string> verify() const;
+  // Stops processing (orphan adoption, reorgs) cleanly; later calls are refused.
+  void close();
+
+  TipInfo tip() const;
+  std::optional<core::Hash> hash_at(std::uint64_t height) const;  // main chain
+  std::optional<core::BlockHeader> header(const core::Hash& id) const;
+  std::optional<std::uint64_t> main_height(const core::Hash& id) const;  // nullopt: not on the main chain
+  std::optional<Block> block(const core::Hash& id) const;
+  std::optional<core::wire::Bytes> raw_block(const core::Hash& id) const;
+  std::optional<BlockMeta> meta(const core::Hash& id) const;
+  std::optional<UtxoEntry> utxo(const core::Hash& output_id) const;
+  std::vector<std::pair<core::Hash, UtxoEntry>> utxos_by_program(std::span<const std::uint8_t> program,
+                                                                 std::size_t limit) const;
+  std::uint64_t utxo_count() const;
+  std::size_t orphan_count() const;
+  std::size_t index_size() const;
+
+  // What the child of the tip must carry: bits, seed, and the earliest timestamp allowed.
+  struct NextBlock {
+    core::Hash parent{};
+    std::uint64_t height = 0;
+    std::uint64_t bits = 0;
+    core::Hash seed{};
+    std::uint64_t min_timestamp = 0;
+  };
+  NextBlock next_block() const;
+  std::uint64_t now() const;
+
+  // Called (outside the chain's lock, on the thread that processed the block) after each
+  // change of the main chain.
+  void on_update(std::function<void(const ChainUpdate&)> listener);
+
+  // Blocks until the tip differs from `known` or the timeout passes; returns the tip.
+  TipInfo wait_for_tip_change(const core::Hash& known, std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Orphan {
+    Block block;
+    std::chrono::steady_clock::time_point added;
+  };
+  Chain(const ChainParams& params, ChainOptions options, std::unique_ptr<ChainStore> store);
+  core::Result<bool> load();
+  core::Result<bool> init_genesis();
+  ProcessResult process_one(const Block& block, bool pow_verified);
+  ProcessResult accept(const Block& block, const core::Hash& id, bool pow_verified);
+  core::Result<bool> check_body_and_store(const Block& block, const BlockNode& node);
+  void select_best(std::vector<const BlockNode*> candidates, std::vector<ChainUpdate>& updates);
+  core::Result<bool> reorganize_to(const BlockNode& target, ChainUpdate& update, const BlockNode*& failed);
+  void mark_invalid(const core::Hash& id, const std::string& reason);
+  void expire_orphans();
+  TipInfo tip_locked() const;
+  void notify(const std::vector<ChainUpdate>& updates);
+
+  const ChainParams& params_;
+  ChainOptions options_;
+  std::unique_ptr<ChainStore> store_;
+  std::unique_ptr<PowChecker> pow_;
+  mutable std::shared_mutex mutex_;  // index, main chain, orphans
+  std::mutex process_mutex_;         // one block processed at a time
+  BlockIndex index_;
+  std::vector<const BlockNode*> main_;  // main chain by height
+  std::multimap<core::Hash, Orphan> orphans_;  // by previous block id
+  std::vector<std::function<void(const ChainUpdate&)>> listeners_;
+  mutable std::mutex tip_wait_mutex_;
+  mutable std::condition_variable tip_changed_;
+  bool closed_ = false;
+};
+
+}  // namespace tensority::node
