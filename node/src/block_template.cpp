@@ -108,19 +108,32 @@ std::optional<Block> TemplateManager::complete(const core::BlockHeader& submitte
 
 std::optional<Block> mine_block_cpu(BlockTemplate tmpl, unsigned threads, const std::atomic<bool>* stop) {
   namespace hal = kernels::hal;
-  static const std::unique_ptr<hal::Backend> backend = kernels::cpu::make_backend(kernels::cpu::shared_cache_store());
-  auto devices = backend->devices();
-  if (devices.empty()) return std::nullopt;
-  std::unique_ptr<hal::Worker> worker;
-  hal::WorkerOptions options;
-  options.threads = threads;
-  options.pin_threads = false;  // the node's other threads share these cores
-  if (!devices[0]->create_worker(options, worker) || !worker->prepare(tmpl.seed)) return std::nullopt;
+  // One worker for the process, made on first use: its threads and prepared seed carry over
+  // from block to block, which matters at regtest's 20 hashes a block.
+  static std::mutex mutex;
+  static std::unique_ptr<hal::Backend> backend;
+  static std::unique_ptr<hal::Worker> worker;
+  static unsigned worker_threads = 0;
+  std::lock_guard lock(mutex);
+  if (!worker || worker_threads != threads) {
+    if (!backend) backend = kernels::cpu::make_backend(kernels::cpu::shared_cache_store());
+    auto devices = backend->devices();
+    if (devices.empty()) return std::nullopt;
+    hal::WorkerOptions options;
+    options.threads = threads;
+    options.pin_threads = false;  // the node's other threads share these cores
+    worker.reset();
+    if (!devices[0]->create_worker(options, worker)) return std::nullopt;
+    worker_threads = threads;
+  }
+  if (!worker->prepare(tmpl.seed)) return std::nullopt;
   const core::Target256 target = core::Target256::from_bits(tmpl.block.header.bits);
-  const std::uint64_t chunk = std::max<std::uint64_t>(64, worker->parallelism() * 8ULL);
+  // Small steps: at regtest bits a block takes about 20 hashes, and a search call only
+  // returns once its whole range is hashed.
+  const std::uint64_t chunk = std::max(1u, worker->parallelism()) * 2ULL;
   for (;;) {
     const hal::SearchJob job = hal::SearchJob::from_header(tmpl.block.header, tmpl.seed);
-    for (std::uint64_t start = 0; start < (1ULL << 20); start += chunk) {
+    for (std::uint64_t start = 0; start < (1ULL << 32); start += chunk) {
       if (stop != nullptr && stop->load()) return std::nullopt;
       hal::SearchResult result;
       if (!worker->search(job, start, chunk, target, result, stop)) return std::nullopt;
@@ -129,7 +142,7 @@ std::optional<Block> mine_block_cpu(BlockTemplate tmpl, unsigned threads, const 
         return tmpl.block;
       }
     }
-    ++tmpl.block.header.timestamp;  // a fresh header; unreachable at regtest difficulty
+    ++tmpl.block.header.timestamp;  // a fresh header once 2^32 nonces are spent
   }
 }
 

@@ -197,8 +197,8 @@ TEST(NodeRecovery, KillNineDuringConnectAndReorgLosesNothingAcknowledged) {
   std::vector<std::string> acknowledged;
   int kills = 0;
   while (next < branch.size()) {
-    NodeProcess node(dir.path, {"--quiet"});
     ASSERT_TRUE(check_chain(dir.path)) << "after kill " << kills;
+    NodeProcess node(dir.path, {"--quiet"});
     for (const std::string& id : acknowledged) {
       ASSERT_EQ(node.post("get-block", json{{"block_hash", id}}.dump()).status, 200u) << "lost block " << id;
     }
@@ -227,8 +227,8 @@ TEST(NodeRecovery, KillNineDuringConnectAndReorgLosesNothingAcknowledged) {
     ++kills;
     if (kills > 60) break;
   }
-  NodeProcess node(dir.path, {"--quiet"});
   ASSERT_TRUE(check_chain(dir.path));
+  NodeProcess node(dir.path, {"--quiet"});
   EXPECT_GE(kills, 3);
   EXPECT_EQ(next, branch.size());
   EXPECT_EQ(node.ok("get-block-count", json::object())["block_count"], 40);

@@ -40,7 +40,11 @@ struct HttpServerOptions {
   std::string bearer_token;  // non-empty: requests without "Authorization: Bearer <token>" get 401
   unsigned threads = 2;
   std::chrono::milliseconds idle_timeout{60'000};  // a connection silent this long is closed
-  std::size_t max_connections = 512;
+  std::size_t max_connections = 512;  // beyond it a new connection gets 503 and is closed
+  // Once the first byte of a request has arrived its header must be complete within
+  // header_timeout, and then its body within body_timeout (slow-sender protection).
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
 };
 
 class HttpServer {
@@ -54,10 +58,14 @@ class HttpServer {
   void route(std::string path, Handler handler);
   void route(std::string method, std::string path, Handler handler);
 
-  // Binds and starts serving; the error names the address when binding fails.
+  // Binds and starts serving; the error names the address when binding fails. Once only.
   core::Result<std::uint16_t> start();
+  // Closes the listener and every connection and joins the threads; idempotent. Responds still
+  // held by handlers (long-polls) become no-ops. Call it from outside the handlers: called from
+  // a server thread it only stops the work, and the destructor finishes the join.
   void stop();
   std::uint16_t port() const;
+  std::size_t connection_count() const;  // open connections, for tests and metrics
 
  private:
   struct Impl;
@@ -71,7 +79,12 @@ struct Url {
   std::string path;    // base path, "" or "/prefix"
 };
 // "http://HOST:PORT[/path]"; a clear error for anything else.
+// HOST is a name, an IPv4 address or a bracketed IPv6 address ("[::1]"; Url::host keeps it
+// without brackets). Trailing slashes of the path are dropped; query, fragment and user info
+// are refused.
 core::Result<Url> parse_url(std::string_view text);
+// "http://host:port/path", which parse_url reads back to the same Url.
+std::string to_string(const Url& url);
 
 struct HttpClientOptions {
   std::chrono::milliseconds timeout{10'000};  // connect + request + response
@@ -80,7 +93,8 @@ struct HttpClientOptions {
 };
 
 // Blocking requests on a fresh connection. Transport failures are errors; any HTTP status
-// is a response.
+// is a response. The request target is base.path followed by path ("/" is put in front of a
+// path that lacks it).
 core::Result<HttpResponse> http_post(const Url& base, std::string_view path, std::string_view body,
                                      const HttpClientOptions& options = {});
 core::Result<HttpResponse> http_get(const Url& base, std::string_view path, const HttpClientOptions& options = {});

@@ -88,9 +88,9 @@ class ChainStore {
   std::uint64_t corrupt_records_seen() const;  // how many reports so far (tests, health RPC)
 
   // Tests and repair tools only: the key of one record in the layout documented in
-  // chain_store.cpp (id: block or output id; height: for kHeader), and raw writes that bypass
-  // the codecs and the UTXO count.
-  enum class Record : std::uint8_t { kBlock, kHeader, kMeta, kUtxo, kUndo, kTip, kUtxoCount, kSchema };
+  // chain_store.cpp (id: block or output id; height: the block's, for kHeader and kMeta), and
+  // raw writes that bypass the codecs and the UTXO count.
+  enum class Record : std::uint8_t { kBlock, kBlockHeight, kHeader, kMeta, kUtxo, kUndo, kTip, kUtxoCount, kSchema };
   static std::string record_key(Record kind, const core::Hash& id = {}, std::uint64_t height = 0);
   core::Result<bool> put_raw_for_testing(const std::string& key, std::span<const std::uint8_t> value);
   core::Result<bool> erase_raw_for_testing(const std::string& key);

@@ -12,7 +12,7 @@ Block mainnet_genesis();  // timestamp 1524549600, bits 0x1e00000000011b68, nonc
 Block testnet_genesis();  // "wisdom"/solonet: timestamp 1528945000, bits 0x20000000000ccccc
 // regtest: the solonet bits (about 1 hash in 20 meets them) and its own timestamp.
 inline constexpr std::uint64_t kRegtestGenesisTimestamp = 1767225600;  // 2026-01-01T00:00:00Z
-inline constexpr std::uint64_t kRegtestGenesisNonce = 0;
+inline constexpr std::uint64_t kRegtestGenesisNonce = 18;
 Block regtest_genesis();
 
 }  // namespace tensority::node
