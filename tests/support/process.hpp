@@ -23,11 +23,19 @@ namespace tensority::test {
 
 class Process {
  public:
-  Process(std::vector<std::string> argv, std::string log_path) : log_(std::move(log_path)) {
+  // stderr_path empty: stderr goes to the log too.
+  Process(std::vector<std::string> argv, std::string log_path, const std::string& stderr_path = {})
+      : log_(std::move(log_path)) {
+    // The log may hold earlier runs (a restarted node): this process's part starts here.
+    start_offset_ = log().size();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    if (stderr_path.empty()) {
+      posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    }
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -52,13 +60,15 @@ class Process {
     ss << in.rdbuf();
     return ss.str();
   }
-  // Waits until the log matches pattern (first capture group returned) or the process exits.
+  // What this process has written so far.
+  std::string own_log() const { return log().substr(start_offset_); }
+  // Waits until its own log matches pattern (first capture group returned) or it exits.
   std::optional<std::string> wait_for_log(const std::string& pattern, std::chrono::milliseconds timeout) {
     const std::regex re(pattern);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       std::smatch m;
-      const std::string text = log();
+      const std::string text = own_log();
       if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
       if (exited()) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -93,6 +103,7 @@ class Process {
   pid_t pid_ = -1;
   int status_ = 0;
   std::string log_;
+  std::size_t start_offset_ = 0;
 };
 
 }  // namespace tensority::test

@@ -1,0 +1,43 @@
+#pragma once
+// Reading untrusted JSON (key store files, asset definitions, node answers): bounded nesting,
+// one-line errors naming the field, and typed field accessors that throw FieldError, which
+// the parse functions turn into a Result failure at their boundary.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "tensority/core/hex.hpp"
+#include "tensority/core/types.hpp"
+#include "tensority/core/wire.hpp"
+
+namespace tensority::wallet::detail {
+
+using json = nlohmann::json;
+
+struct FieldError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses text as JSON, refusing nesting deeper than max_depth before the parser sees it.
+core::Result<json> parse_json(std::string_view text, std::size_t max_depth);
+
+// obj[key] with obj an object; throws naming where.key when it is missing.
+const json& member(const json& obj, const char* key, const std::string& where);
+const json* optional_member(const json& obj, const char* key);
+
+std::string get_string(const json& obj, const char* key, const std::string& where);
+std::uint64_t get_u64(const json& obj, const char* key, const std::string& where);
+bool get_bool(const json& obj, const char* key, const std::string& where);
+// Hex bytes; exact_size checks the decoded length.
+core::wire::Bytes get_hex(const json& obj, const char* key, const std::string& where,
+                          std::optional<std::size_t> exact_size = std::nullopt);
+core::Hash get_hash(const json& obj, const char* key, const std::string& where);
+
+// Makes a message safe to print on one line (control characters become spaces).
+std::string one_line(std::string text);
+
+}  // namespace tensority::wallet::detail
