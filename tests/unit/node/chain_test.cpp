@@ -7,6 +7,7 @@
 
 #include "temp_dir.hpp"
 #include "tensority/core/hex.hpp"
+#include "tensority/core/retarget.hpp"
 #include "tensority/core/target.hpp"
 #include "tensority/node/block_template.hpp"
 #include "tensority/node/chain.hpp"

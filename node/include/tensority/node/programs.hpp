@@ -17,6 +17,12 @@ enum class ProgramKind { p2wpkh, p2wsh, op_true, op_fail, other };
 // is P2WSH, a lone OP_TRUE is op_true, anything starting with OP_FAIL is op_fail.
 ProgramKind classify_program(std::span<const std::uint8_t> program);
 
+// Upstream's consensus test for BTM (segwit.IsP2WScript), looser than classify_program: two
+// instructions where the first is any opcode up to OP_16 (a "witness version") and the second
+// pushes exactly 20 or 32 bytes, or a lone OP_TRUE or OP_FAIL. Versions other than 0 are not
+// rewritten and run as plain pushes.
+bool is_p2w_program(std::span<const std::uint8_t> program);
+
 core::wire::Bytes p2wpkh_program(const Hash160& pubkey_hash);
 core::wire::Bytes p2wpkh_program_for_key(const PubKey& pubkey);  // RIPEMD-160 of the key
 core::wire::Bytes p2wsh_program(const core::Hash& script_hash);   // SHA3-256 of the script

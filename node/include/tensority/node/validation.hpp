@@ -35,6 +35,11 @@ struct TxValidation {
 // Validates one transaction as it would be inside a block at block_height. The coinbase is
 // only allowed at index 0 of a block, so the caller says whether this is that slot.
 // entries must be map_transaction(tx).
+// Upstream's order (docs/bvm.md): budget = BTM surplus / 200 (at most 200,000); the BTM inputs'
+// programs run first and may use 30,000 of it; then the storage gas (serialized_size) is paid
+// and the transaction is gas-valid; then issuances and other spends run, and a failure there
+// is status_fail. Programs outside the BVM subset fail with "non-standard program: ...".
+// Stricter than upstream in one place: an issuance of BTM is invalid outright.
 TxValidation validate_transaction(const Transaction& tx, const TxEntries& entries,
                                   std::uint64_t block_height, bool coinbase_slot);
 
