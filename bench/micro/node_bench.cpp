@@ -11,6 +11,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -112,7 +113,13 @@ const ImportChain& import_chain() {
       }
       BlockTemplate t = build_block_template(next, entries, key.program(), next.min_timestamp);
       auto block = mine_block_cpu(std::move(t), 0, nullptr);
-      if (!block || c->process_block(*block).outcome != BlockOutcome::connected) std::abort();
+      if (!block) std::abort();
+      const ProcessResult r = c->process_block(*block);
+      if (r.outcome != BlockOutcome::connected) {
+        std::fprintf(stderr, "node bench: the import chain's block %llu was refused: %s\n",
+                     static_cast<unsigned long long>(block->header.height), r.error.c_str());
+        std::abort();
+      }
       out.blocks.push_back(*block);
     };
     for (std::uint64_t i = 0; i < kCoinbaseMaturity + 1; ++i) mine({});
@@ -122,7 +129,9 @@ const ImportChain& import_chain() {
     for (auto& u : coinbase) {
       if (u.second.block_height == 1) first = u;
     }
-    Transaction fan = sign_spend(key, {first}, 1000, 0);
+    // Priced in two passes: with the largest budget a transaction can use, the validator
+    // reports the gas it really needs; the fee then pays that (plus a margin).
+    Transaction fan = sign_spend(key, {first}, 1000, kMaxTxGas * kGasRate);
     fan = sign_spend(key, {first}, 1000, fee_for(fan, c->next_block().height));
     mine({fan});
     auto outs = c->utxos_by_program(key.program(), 5000);
@@ -131,7 +140,7 @@ const ImportChain& import_chain() {
       std::vector<Transaction> txs;
       for (std::size_t i = 0; i < 50; ++i) {
         const auto& u = outs[b * 50 + i];
-        Transaction tx = sign_spend(key, {u}, 2, 0);
+        Transaction tx = sign_spend(key, {u}, 2, kMaxTxGas * kGasRate);
         txs.push_back(sign_spend(key, {u}, 2, fee_for(tx, c->next_block().height)));
       }
       out.spends += txs.size();
