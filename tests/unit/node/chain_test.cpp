@@ -1,8 +1,6 @@
 // The chain on a real RocksDB store: blocks connect, forks reorganise by work with undo,
 // orphans wait for their parents, invalid blocks are remembered across restarts, spends
 // need unspent and mature outputs, and the mempool and templates follow the chain.
-#include <sodium.h>
-
 #include <gtest/gtest.h>
 
 #include "temp_dir.hpp"
@@ -16,21 +14,14 @@
 #include "tensority/node/merkle.hpp"
 #include "tensority/node/programs.hpp"
 #include "tensority/node/validation.hpp"
+#include "test_key.hpp"
 
 namespace tensority::node {
 namespace {
 
 using core::Hash;
 
-struct Key {
-  PubKey pk{};
-  std::array<std::uint8_t, 64> sk{};
-  Key() {
-    if (sodium_init() < 0) throw std::runtime_error("sodium");
-    crypto_sign_keypair(pk.data(), sk.data());
-  }
-  Bytes program() const { return p2wpkh_program_for_key(pk); }
-};
+using test_support::Key;
 
 const ChainParams& regtest() { return chain_params(Network::regtest); }
 
@@ -101,10 +92,7 @@ Transaction spend(const Key& key, const Hash& out_id, const UtxoEntry& u, const 
   tx.outputs.push_back(std::move(out));
   const TxEntries e = map_transaction(tx);
   EXPECT_EQ(e.spent_output_ids[0], out_id);
-  const Hash msg = signature_hash(e.input_ids[0], e.tx_id);
-  Bytes sig(crypto_sign_BYTES);
-  crypto_sign_detached(sig.data(), nullptr, msg.data(), msg.size(), key.sk.data());
-  std::get<SpendInput>(tx.inputs[0].kind).arguments = {sig, Bytes(key.pk.begin(), key.pk.end())};
+  std::get<SpendInput>(tx.inputs[0].kind).arguments = {key.sign(signature_hash(e.input_ids[0], e.tx_id)), key.pub()};
   tx.serialized_size = serialize_transaction(tx).size();
   return tx;
 }
@@ -147,7 +135,7 @@ TEST(Chain, RegtestGenesisMeetsItsOwnBits) {
 
 TEST(Chain, BlocksConnectAndSurviveARestart) {
   test::TempDir dir("chain");
-  Key miner;
+  Key miner(1);
   Hash tip;
   {
     auto chain = open_chain(dir.path);
@@ -165,7 +153,7 @@ TEST(Chain, BlocksConnectAndSurviveARestart) {
 
 TEST(Chain, HeavierBranchReorganisesAndUndoRestoresTheUtxoSet) {
   test::TempDir dir("chain");
-  Key a, b;
+  Key a(1), b(2);
   auto chain = open_chain(dir.path);
   const Hash fork = extend(*chain, regtest().genesis_id, 1, a.program());
   std::vector<ChainUpdate> seen;
@@ -202,7 +190,7 @@ TEST(Chain, HeavierBranchReorganisesAndUndoRestoresTheUtxoSet) {
 
 TEST(Chain, OrphansAreAdoptedWhenTheirParentArrives) {
   test::TempDir dir("chain");
-  Key k;
+  Key k(1);
   auto chain = open_chain(dir.path);
   // Build three blocks in a scratch chain, then feed them to this one backwards.
   test::TempDir scratch_dir("chain");
@@ -220,7 +208,7 @@ TEST(Chain, OrphansAreAdoptedWhenTheirParentArrives) {
 
 TEST(Chain, InvalidBlocksAreRefusedAndRememberedAcrossRestarts) {
   test::TempDir dir("chain");
-  Key k;
+  Key k(1);
   Hash bad_id;
   {
     auto chain = open_chain(dir.path);
@@ -254,7 +242,7 @@ TEST(Chain, InvalidBlocksAreRefusedAndRememberedAcrossRestarts) {
 
 TEST(Chain, HeaderRulesAndProofOfWorkAreChecked) {
   test::TempDir dir("chain");
-  Key k;
+  Key k(1);
   auto chain = open_chain(dir.path, /*check_pow=*/true);
   Block b = child(*chain, regtest().genesis_id, k.program());
   b.header.bits = 0x1d00ffffffffffffULL;  // not what the chain requires
@@ -277,7 +265,7 @@ TEST(Chain, HeaderRulesAndProofOfWorkAreChecked) {
 
 TEST(Chain, SpendsNeedMatureUnspentOutputsAndMoveThroughTheMempool) {
   test::TempDir dir("chain");
-  Key miner, payee;
+  Key miner(1), payee(2);
   auto chain = open_chain(dir.path);
   Mempool mempool(*chain);
   chain->on_update([&](const ChainUpdate& u) { mempool.on_chain_update(u); });
@@ -327,7 +315,7 @@ TEST(Chain, SpendsNeedMatureUnspentOutputsAndMoveThroughTheMempool) {
 
 TEST(Chain, AReorgReturnsDetachedTransactionsToTheMempool) {
   test::TempDir dir("chain");
-  Key miner, payee, other;
+  Key miner(1), payee(2), other(3);
   auto chain = open_chain(dir.path);
   Mempool mempool(*chain);
   chain->on_update([&](const ChainUpdate& u) { mempool.on_chain_update(u); });
@@ -349,7 +337,7 @@ TEST(Chain, AReorgReturnsDetachedTransactionsToTheMempool) {
 
 TEST(Chain, ImportChecksProofOfWorkForABatchInParallel) {
   test::TempDir src_dir("chain"), dst_dir("chain");
-  Key k;
+  Key k(1);
   auto src = open_chain(src_dir.path);
   std::vector<Block> blocks;
   Hash tip = regtest().genesis_id;

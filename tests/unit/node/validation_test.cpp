@@ -20,29 +20,14 @@
 #include "tensority/node/merkle.hpp"
 #include "tensority/node/programs.hpp"
 #include "tensority/node/validation.hpp"
+#include "test_key.hpp"
 
 namespace tensority::node {
 namespace {
 
 using core::Hash;
 
-struct Key {
-  PubKey pk{};
-  std::array<std::uint8_t, 64> sk{};
-  explicit Key(std::uint8_t n) {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-    std::array<std::uint8_t, 32> seed{};
-    seed.fill(n);
-    crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
-  }
-  Bytes sign(const Hash& msg) const {
-    Bytes sig(64);
-    crypto_sign_detached(sig.data(), nullptr, msg.data(), msg.size(), sk.data());
-    return sig;
-  }
-  Bytes pub() const { return Bytes(pk.begin(), pk.end()); }
-  Bytes program() const { return p2wpkh_program_for_key(pk); }
-};
+using test_support::Key;
 
 Hash filled(std::uint8_t n) {
   Hash h{};

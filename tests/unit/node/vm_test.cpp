@@ -14,6 +14,7 @@
 #include "tensority/core/sha3.hpp"
 #include "tensority/node/programs.hpp"
 #include "tensority/node/vm.hpp"
+#include "test_key.hpp"
 
 namespace tensority::node {
 namespace {
@@ -21,23 +22,7 @@ namespace {
 using bvm::Bytes;
 using core::Hash;
 
-// A deterministic ed25519 key: seed byte n repeated.
-struct Key {
-  PubKey pk{};
-  std::array<std::uint8_t, 64> sk{};
-  explicit Key(std::uint8_t n) {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-    std::array<std::uint8_t, 32> seed{};
-    seed.fill(n);
-    crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
-  }
-  Bytes sign(const Hash& msg) const {
-    Bytes sig(64);
-    crypto_sign_detached(sig.data(), nullptr, msg.data(), msg.size(), sk.data());
-    return sig;
-  }
-  Bytes pub() const { return Bytes(pk.begin(), pk.end()); }
-};
+using test_support::Key;
 
 Bytes hex(const std::string& s) {
   auto b = core::from_hex(s);
