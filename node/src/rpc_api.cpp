@@ -136,7 +136,6 @@ RpcApi::~RpcApi() {
 
 void RpcApi::stop() {
   stopping_ = true;
-  waiters_cv_.notify_all();
 }
 
 net::HttpResponse RpcApi::tip_response() const {

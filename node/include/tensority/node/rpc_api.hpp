@@ -4,7 +4,6 @@
 // new blocks and regtest's `generate`. Requests are parsed defensively: malformed JSON,
 // hex or fields get a JSON error and change nothing.
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,7 +55,6 @@ class RpcApi {
   RpcContext ctx_;
   std::atomic<bool> stopping_{false};
   std::mutex waiters_mutex_;
-  std::condition_variable waiters_cv_;
   std::vector<Waiter> waiters_;
   std::thread waiter_thread_;
 };
