@@ -215,15 +215,16 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
   const Network net = chain.params().network;
   const std::string method(method_view);
 
-  auto block_by_request = [&](const json& body, bool default_tip) -> Hash {
+  // zero_is_tip: height 0 (or none) means the tip, as bytomd's get-hash-rate has it.
+  auto block_by_request = [&](const json& body, bool zero_is_tip) -> Hash {
     if (auto h = opt_str(body, "block_hash")) {
       const Hash id = req_hash(*h, "block_hash");
       if (!chain.header(id)) refused("BTM000", "no block " + *h);
       return id;
     }
     const TipInfo tip = chain.tip();
-    std::uint64_t height = opt_u64(body, "block_height").value_or(default_tip ? tip.height : 0);
-    if (default_tip && height == 0 && !body.contains("block_height")) height = tip.height;
+    std::uint64_t height = opt_u64(body, "block_height").value_or(0);
+    if (zero_is_tip && height == 0) height = tip.height;
     auto id = chain.hash_at(height);
     if (!id) refused("BTM000", "no block at height " + std::to_string(height) + " (best height " + std::to_string(tip.height) + ")");
     return *id;

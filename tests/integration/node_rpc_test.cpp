@@ -45,6 +45,8 @@ TEST(NodeRpc, GenerateAndMiningEndpointsSpeakTheBytomdShapes) {
   EXPECT_EQ(node.ok("get-block-hash", json::object())["block_hash"], gen["block_hashes"][2]);
   EXPECT_EQ(node.ok("get-difficulty", json::object())["height"], 0);  // genesis, as bytomd
   EXPECT_EQ(node.ok("get-hash-rate", json::object())["height"], 3);
+  EXPECT_EQ(node.ok("get-hash-rate", {{"block_height", 0}})["height"], 3);  // 0 means the tip
+  EXPECT_EQ(node.ok("get-hash-rate", {{"block_height", 2}})["height"], 2);
   const json header = node.ok("get-block-header", {{"block_hash", gen["block_hashes"][1]}});
   EXPECT_EQ(header["reward"], 41'250'000'000ULL);
 
