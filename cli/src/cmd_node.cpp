@@ -80,9 +80,13 @@ std::string read_token(const NodeArgs& a) {
 }
 
 std::string stamp() {
+  // Called from RPC threads too (block lines come from whoever processed the block), so the
+  // reentrant localtime_r, not localtime's shared buffer.
   const std::time_t t = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&t, &local);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
   return buf;
 }
 
