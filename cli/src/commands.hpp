@@ -26,5 +26,6 @@ Runner add_bench(CLI::App& app);
 Runner add_devices(CLI::App& app);
 Runner add_node(CLI::App& app);
 Runner add_wallet(CLI::App& app);
+Runner add_mine(CLI::App& app);
 
 }  // namespace tensority::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   const Runner devices = add_devices(app);
   const Runner node = add_node(app);
   const Runner wallet = add_wallet(app);
+  const Runner mine = add_mine(app);
 
   try {
     app.parse(argc, argv);
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("devices")) return devices();
     if (app.got_subcommand("node")) return node();
     if (app.got_subcommand("wallet")) return wallet();
+    if (app.got_subcommand("mine")) return mine();
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tensority: error: %s\n", e.what());
     return kExitUsage;

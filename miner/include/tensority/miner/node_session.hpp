@@ -1,0 +1,94 @@
+#pragma once
+// Solo mining against a node's mining RPC (spec node.md, stratum.md section 4): get-work for
+// the template, submit-work for a found block. New blocks arrive through the node's
+// `wait-new-block` long-poll where it answers (our node); a bytomd 1.x node has no such call,
+// so the session falls back to polling get-work and watching the previous block hash.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "tensority/miner/session.hpp"
+#include "tensority/net/http.hpp"
+
+namespace tensority::miner {
+
+struct NodeSessionOptions {
+  std::string url;           // http://HOST:PORT[/path]
+  std::string bearer_token;  // our node's --rpc-token; empty for none
+  std::chrono::milliseconds request_timeout{10'000};
+  // How long one long-poll waits on the node; also bounds how long close() takes.
+  std::chrono::milliseconds long_poll{3'000};
+  // Without the push channel: how often get-work is polled for a new block.
+  std::chrono::milliseconds poll_interval{500};
+  // A fresh template (new transactions, new timestamp) at least this often within a height.
+  std::chrono::milliseconds refresh_interval{30'000};
+  // The session ends after this many failed calls in a row, so failover can act.
+  unsigned max_failures = 3;
+};
+
+// A block header and seed as get-work returns them.
+struct NodeWork {
+  core::BlockHeader header;
+  core::Hash seed{};
+};
+// Decodes a get-work reply body ({"status":"success","data":{"block_header":hex,"seed":hex}}).
+core::Result<NodeWork> parse_get_work_reply(std::string_view body);
+// Reads a bytomd-style envelope: the data on success, else the node's words.
+struct NodeReply {
+  bool success = false;
+  std::string message;  // msg and error_detail on failure
+};
+NodeReply parse_node_reply(std::string_view body);
+
+class NodeSession final : public Session {
+ public:
+  explicit NodeSession(NodeSessionOptions options);
+  ~NodeSession() override;
+
+  std::string describe() const override;
+  core::Result<bool> open(const SessionEvents& events) override;
+  std::string run() override;
+  void submit(const Solution& solution, SubmitHandler handler) override;
+  void close() override;
+
+  // Whether the node answered wait-new-block (known after open()).
+  bool has_push_channel() const { return push_; }
+
+ private:
+  struct Pending {
+    Solution solution;
+    SubmitHandler handler;
+  };
+  core::Result<NodeWork> get_work();
+  void publish(const NodeWork& work, bool new_block);
+  // Long-polls once: the tip hash when it differs from `after`, nothing on timeout.
+  core::Result<std::optional<core::Hash>> wait_new_block(const core::Hash& after, std::chrono::milliseconds wait);
+  void submit_loop();
+  void log(LogLevel level, const std::string& message) const;
+
+  NodeSessionOptions options_;
+  net::Url url_;
+  std::string url_error_;
+  SessionEvents events_;
+  bool push_ = false;
+  std::uint64_t job_counter_ = 0;
+  core::Hash current_parent_{};
+  std::chrono::steady_clock::time_point last_template_{};
+
+  std::atomic<bool> closing_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool submitter_done_ = false;
+  std::thread submitter_;
+  std::atomic<bool> wake_{false};  // a block was accepted: fetch new work at once
+};
+
+}  // namespace tensority::miner

@@ -1,0 +1,55 @@
+#pragma once
+// Runs `tensority mine` as a child process for integration tests and reads its HTTP API.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+#include "tensority/net/http.hpp"
+
+namespace tensority::test {
+
+class MinerProcess {
+ public:
+  MinerProcess(const std::filesystem::path& log_path, std::vector<std::string> args) {
+    std::vector<std::string> argv = {TENSORITY_BIN, "mine", "--api-port", "0", "--print-time", "1", "--no-pin"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process_ = std::make_unique<Process>(argv, log_path.string());
+    auto port = process_->wait_for_log(R"(listening on http://127\.0\.0\.1:(\d+)/v1/summary)", std::chrono::seconds(60));
+    if (!port) throw std::runtime_error("miner did not start: " + process_->log());
+    api_ = *net::parse_url("http://127.0.0.1:" + *port);
+  }
+  Process& process() { return *process_; }
+  nlohmann::json get(const std::string& path) const {
+    auto r = net::http_get(api_, path);
+    if (!r || r->status != 200) return nlohmann::json();
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
+  std::string metrics() const {
+    auto r = net::http_get(api_, "/metrics");
+    return r ? r->body : std::string();
+  }
+  // Polls /v1/summary until pred holds or the time is up; returns the last summary.
+  template <typename Pred>
+  nlohmann::json wait_summary(Pred pred, std::chrono::seconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    nlohmann::json s;
+    while (std::chrono::steady_clock::now() < until) {
+      s = get("/v1/summary");
+      if (s.is_object() && pred(s)) return s;
+      if (process_->exited()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return s;
+  }
+
+ private:
+  std::unique_ptr<Process> process_;
+  net::Url api_;
+};
+
+}  // namespace tensority::test
