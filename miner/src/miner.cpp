@@ -60,8 +60,13 @@ struct Miner::Slot {
 };
 
 Miner::Miner(MinerOptions options, std::vector<UpstreamSpec> upstreams, kernels::hal::Registry& registry, LogFn log)
-    : options_(std::move(options)), registry_(registry), log_(std::move(log)), upstream_specs_(std::move(upstreams)) {
+    : options_(std::move(options)), registry_(registry), log_(std::move(log)) {
   started_ = Clock::now();
+  // Made here, started by start_mining: stats() may be called (by the API) at any time.
+  upstreams_ = std::make_unique<Upstreams>(
+      std::move(upstreams), options_.failover,
+      [this](std::shared_ptr<const Work> w, std::uint64_t serial) { on_work(std::move(w), serial); },
+      [this](const std::string& why) { on_lost(why); }, log_);
 }
 
 Miner::~Miner() { stop(); }
@@ -134,10 +139,6 @@ void Miner::start_mining() {
       sampler_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return sampler_quit_; });
     }
   });
-  upstreams_ = std::make_unique<Upstreams>(
-      upstream_specs_, options_.failover,
-      [this](std::shared_ptr<const Work> w, std::uint64_t serial) { on_work(std::move(w), serial); },
-      [this](const std::string& why) { on_lost(why); }, log_);
   upstreams_->start();
 }
 
@@ -361,10 +362,6 @@ void Miner::on_found(Slot& slot, const std::shared_ptr<const Held>& held, const 
     log(LogLevel::info, "share", fmt::format("{} found a share that meets the network target (height {})", slot.info.id,
                                              held->work->header.height));
   }
-  if (!upstreams_) {
-    handler(SubmitReply{SubmitStatus::lost, "no upstream", {}});
-    return;
-  }
   upstreams_->submit(sol, held->session_serial, handler);
 }
 
@@ -389,7 +386,7 @@ void Miner::stop() {
     if (in_flight_.load() > 0) log(LogLevel::info, "miner", fmt::format("waiting for {} submission(s) in flight", in_flight_.load()));
     in_flight_cv_.wait_for(lock, options_.submit_grace, [&] { return in_flight_.load() == 0; });
   }
-  if (upstreams_) upstreams_->stop();
+  upstreams_->stop();
 }
 
 void Miner::sample() {
@@ -442,13 +439,11 @@ MinerStats Miner::stats() const {
       out.share_difficulty = held_->work->share_difficulty;
     }
   }
-  if (upstreams_) {
-    out.upstreams = upstreams_->status();
-    const int active = upstreams_->active();
-    if (active >= 0) {
-      out.upstream = out.upstreams[static_cast<std::size_t>(active)].name;
-      out.connected = true;
-    }
+  out.upstreams = upstreams_->status();
+  const int active = upstreams_->active();
+  if (active >= 0) {
+    out.upstream = out.upstreams[static_cast<std::size_t>(active)].name;
+    out.connected = true;
   }
   return out;
 }

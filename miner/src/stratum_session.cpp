@@ -39,22 +39,7 @@ using std::chrono::milliseconds;
 constexpr std::size_t kShownChars = 120;
 constexpr std::uint64_t kNonceSpan = std::uint64_t{1} << 32;  // the low 32 bits are the miner's (spec 5.3)
 
-std::string printable(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : text.substr(0, kShownChars)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  if (text.size() > kShownChars) out += "...";
-  return out;
-}
+std::string printable(std::string_view text) { return stratum::printable(text, kShownChars); }
 
 std::string lower(std::string_view text) {
   std::string out(text);

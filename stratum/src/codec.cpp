@@ -20,13 +20,13 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::size_t kShownChars = 80;
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-// Outside text as it may appear inside a one-line error.
-std::string printable(std::string_view text) {
+}  // namespace
+
+std::string printable(std::string_view text, std::size_t max_chars) {
   std::string out;
-  for (const char c : text.substr(0, kShownChars)) {
+  for (const char c : text.substr(0, max_chars)) {
     const auto u = static_cast<unsigned char>(c);
     if (u >= 0x20 && u < 0x7f) {
       out += c;
@@ -36,9 +36,11 @@ std::string printable(std::string_view text) {
       out += kHexDigits[u & 15];
     }
   }
-  if (text.size() > kShownChars) out += "...";
+  if (text.size() > max_chars) out += "...";
   return out;
 }
+
+namespace {
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

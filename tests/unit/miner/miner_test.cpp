@@ -272,26 +272,32 @@ TEST(MinerApi, TextForms) {
   EXPECT_NE(metrics.find("tensority_miner_shares_total{result=\"accepted\"} 3"), std::string::npos);
 }
 
-// The whole miner on the real CPU device: synthetic work at a difficulty one thread meets
-// within seconds; every share is verified by the host and accepted by the session.
-TEST(Miner, MinesSyntheticWorkOnTheCpu) {
+// The whole miner on one thread of the real CPU device, mining a BenchmarkSession's work.
+std::unique_ptr<Miner> cpu_miner(const BenchmarkOptions& b, std::chrono::milliseconds scan_time) {
   MinerOptions o;
   o.devices.selector = "cpu";
   o.devices.cpu_threads = 1;
   o.devices.pin_threads = false;
-  o.scan_time = 200ms;
+  o.scan_time = scan_time;
+  const auto host = kernels::cpu::make_host_hasher(kernels::cpu::shared_cache_store());
+  std::vector<UpstreamSpec> ups{{"benchmark", [b, host] { return std::make_unique<BenchmarkSession>(b, host); }}};
+  auto miner = std::make_unique<Miner>(o, ups, kernels::hal::builtin_registry(), nullptr);
+  EXPECT_TRUE(miner->start_devices().ok());
+  miner->start_mining();
+  return miner;
+}
+
+// Synthetic work at a difficulty one thread meets within seconds: every share is verified by
+// the host and accepted by the session.
+TEST(Miner, MinesSyntheticWorkOnTheCpu) {
   BenchmarkOptions b;
   b.start_difficulty = 4;
   b.retarget_interval = 3600s;
   b.block_interval = 3600s;
-  const auto host = kernels::cpu::make_host_hasher(kernels::cpu::shared_cache_store());
-  std::vector<UpstreamSpec> ups{{"benchmark", [b, host] { return std::make_unique<BenchmarkSession>(b, host); }}};
-  Miner miner(o, ups, kernels::hal::builtin_registry(), nullptr);
-  ASSERT_TRUE(miner.start_devices().ok());
-  miner.start_mining();
-  ASSERT_TRUE(eventually([&] { return miner.stats().shares.accepted >= 3; }, 60s));
-  miner.stop();
-  const MinerStats s = miner.stats();
+  auto miner = cpu_miner(b, 200ms);
+  ASSERT_TRUE(eventually([&] { return miner->stats().shares.accepted >= 3; }, 60s));
+  miner->stop();
+  const MinerStats s = miner->stats();
   EXPECT_EQ(s.shares.rejected, 0u);
   EXPECT_EQ(s.shares.hardware_errors, 0u);
   ASSERT_EQ(s.devices.size(), 1u);
@@ -302,23 +308,14 @@ TEST(Miner, MinesSyntheticWorkOnTheCpu) {
 // Every hash meets difficulty 1, and a new block every second interrupts each 5 s search:
 // whatever those searches found belongs to a replaced block and must be dropped, not sent.
 TEST(Miner, DropsResultsOfAReplacedBlock) {
-  MinerOptions o;
-  o.devices.selector = "cpu";
-  o.devices.cpu_threads = 1;
-  o.devices.pin_threads = false;
-  o.scan_time = 5s;
   BenchmarkOptions b;
   b.start_difficulty = 1;
   b.retarget_interval = 3600s;
   b.block_interval = 1s;
-  const auto host = kernels::cpu::make_host_hasher(kernels::cpu::shared_cache_store());
-  std::vector<UpstreamSpec> ups{{"benchmark", [b, host] { return std::make_unique<BenchmarkSession>(b, host); }}};
-  Miner miner(o, ups, kernels::hal::builtin_registry(), nullptr);
-  ASSERT_TRUE(miner.start_devices().ok());
-  miner.start_mining();
-  ASSERT_TRUE(eventually([&] { return miner.stats().shares.dropped >= 20; }, 30s));
-  miner.stop();
-  const MinerStats s = miner.stats();
+  auto miner = cpu_miner(b, 5s);
+  ASSERT_TRUE(eventually([&] { return miner->stats().shares.dropped >= 20; }, 30s));
+  miner->stop();
+  const MinerStats s = miner->stats();
   // The first search call is sized from one hash per thread, so it ends before a block
   // change and its shares are sent; every later call is cut short by a new block.
   EXPECT_LE(s.shares.accepted, 2u);

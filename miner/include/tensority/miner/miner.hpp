@@ -118,7 +118,6 @@ class Miner {
   MinerOptions options_;
   kernels::hal::Registry& registry_;
   LogFn log_;
-  std::vector<UpstreamSpec> upstream_specs_;
   std::unique_ptr<Upstreams> upstreams_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::chrono::steady_clock::time_point started_;
