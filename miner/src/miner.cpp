@@ -43,6 +43,9 @@ struct Miner::Held {
   kernels::hal::SearchJob job;
   std::uint64_t session_serial = 0;
   std::uint64_t block_generation = 0;
+  // Solo work holds one block: once a device solves it, every device stops hashing it and
+  // further solutions are dropped (they could only compete with our own block).
+  mutable std::atomic<bool> solved{false};
 };
 
 struct Miner::Slot {
@@ -145,6 +148,7 @@ void Miner::start_mining() {
 void Miner::on_work(std::shared_ptr<const Work> work, std::uint64_t session_serial) {
   auto held = std::make_shared<Held>();
   held->job = kernels::hal::SearchJob::from_header(work->header, work->seed);
+  held->job.return_on_find = options_.return_on_find;
   held->session_serial = session_serial;
   std::string seed_note;
   {
@@ -204,7 +208,7 @@ void Miner::device_loop(Slot& slot) {
     {
       std::unique_lock lock(mutex_);
       work_cv_.wait(lock, [&] {
-        return quit_ || generation_ != seen_generation || (held && remaining > 0) ||
+        return quit_ || generation_ != seen_generation || (held && remaining > 0 && !held->solved.load()) ||
                (next_seed_ && next_seed_ != prefetched);
       });
       if (quit_) break;
@@ -267,6 +271,10 @@ void Miner::device_loop(Slot& slot) {
       prefetched = want_next;
     }
     if (!held) continue;
+    if (held->solved.load()) {
+      set_state("waiting for work");
+      continue;
+    }
     if (remaining == 0) {
       if (!told_exhausted) {
         log(LogLevel::warn, slot.info.backend, slot.info.id + ": searched its whole nonce range of job " + held->work->job_id + "; waiting for new work");
@@ -302,15 +310,20 @@ void Miner::device_loop(Slot& slot) {
 }
 
 void Miner::on_found(Slot& slot, const std::shared_ptr<const Held>& held, const kernels::hal::Found& found) {
+  const bool solo = held->work->share_difficulty == 0;
   {
     std::lock_guard lock(mutex_);
-    if (held->block_generation != block_generation_) {
+    if (held->block_generation != block_generation_ || (solo && held->solved.exchange(true))) {
       // A new block arrived while this was hashed: the upstream would call it stale.
       std::lock_guard c(counts_mutex_);
       ++totals_.dropped;
       std::lock_guard s(slot.mutex);
       ++slot.shares.dropped;
       return;
+    }
+    if (solo) {
+      for (auto& s : slots_) s->interrupt.store(true);
+      work_cv_.notify_all();
     }
   }
   Solution sol;
@@ -321,7 +334,6 @@ void Miner::on_found(Slot& slot, const std::shared_ptr<const Held>& held, const 
   sol.device_id = slot.info.id;
   sol.meets_block_target = held->work->block_target.met_by(found.result);
   in_flight_.fetch_add(1);
-  const bool solo = held->work->share_difficulty == 0;
   auto handler = [this, &slot, sol](const SubmitReply& reply) {
     const Work& w = *sol.work;
     bool block = false;

@@ -189,7 +189,9 @@ std::string NodeSession::run() {
         const bool new_block = work->header.previous_block_id != current_parent_;
         // Polling sees the same template many times; only a new block or the refresh
         // interval makes new work, so devices are not restarted twice a second.
-        if (new_block || Clock::now() - last_template_ >= options_.refresh_interval) publish(*work, new_block);
+        if (new_block || force_publish_.exchange(false) || Clock::now() - last_template_ >= options_.refresh_interval) {
+          publish(*work, new_block);
+        }
       } else {
         why = work.error();
       }
@@ -260,6 +262,13 @@ void NodeSession::submit_loop() {
                            ? SubmitStatus::stale
                            : SubmitStatus::rejected;
       }
+    }
+    if (reply.status != SubmitStatus::accepted) {
+      // The miner stops hashing solo work once it found a block in it; if that block did not
+      // make it, fresh work must come now, not at the next refresh.
+      force_publish_.store(true);
+      wake_.store(true);
+      cv_.notify_all();
     }
     p.handler(reply);
   }

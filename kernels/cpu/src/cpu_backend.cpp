@@ -64,6 +64,7 @@ class CpuWorker final : public hal::Worker {
     task_ = Task{&job, nonce_start, count, &target, stop, cache_.get()};
     next_.store(0, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
+    found_any_.store(false, std::memory_order_relaxed);
     found_.clear();
     finished_ = 0;
     ++generation_;
@@ -131,6 +132,7 @@ class CpuWorker final : public hal::Worker {
   void run(const Task& task, Scratch& scratch) {
     for (;;) {
       if (task.stop != nullptr && task.stop->load(std::memory_order_relaxed)) return;
+      if (task.job->return_on_find && found_any_.load(std::memory_order_relaxed)) return;
       const std::uint64_t i = next_.fetch_add(1, std::memory_order_relaxed);
       if (i >= task.count) return;
       const std::uint64_t nonce = task.start + i;  // wraps at 2^64 by design
@@ -141,6 +143,7 @@ class CpuWorker final : public hal::Worker {
       if (task.target->met_by(result)) {
         std::lock_guard lock(mutex_);
         found_.push_back(hal::Found{nonce, id, result});
+        found_any_.store(true, std::memory_order_relaxed);
       }
     }
   }
@@ -163,6 +166,7 @@ class CpuWorker final : public hal::Worker {
   std::vector<hal::Found> found_;
   std::atomic<std::uint64_t> next_{0};
   std::atomic<std::uint64_t> done_{0};
+  std::atomic<bool> found_any_{false};  // with return_on_find: no thread claims another nonce
   std::atomic<std::uint64_t> hashes_total_{0};
 
   std::mutex hash_mutex_;

@@ -213,6 +213,7 @@ class CudaWorker final : public hal::Worker {
       done += n;
       out.hashes_done += n;
       hashes_total_.fetch_add(n, std::memory_order_relaxed);
+      if (job.return_on_find && !found.empty()) break;
     }
     return Status::success();
   }

@@ -602,11 +602,13 @@ class OpenClWorker final : public hal::Worker {
     while (done < count) {
       if (stop != nullptr && stop->load(std::memory_order_relaxed)) break;
       const std::uint64_t n = std::min<std::uint64_t>(batch_, count - done);
+      const std::size_t found_before = out.found.size();
       // Nonces wrap at 2^64 by design; unsigned arithmetic does it on both sides.
       if (Status st = run_batch(false, nonce_start + done, n, target, &out.found, nullptr); !st) return st;
       done += n;
       out.hashes_done += n;
       hashes_total_.fetch_add(n, std::memory_order_relaxed);
+      if (job.return_on_find && out.found.size() > found_before) break;
     }
     return Status::success();
   }

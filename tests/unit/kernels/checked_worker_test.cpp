@@ -150,6 +150,49 @@ TEST(CheckedWorker, RealWorkerFindsAreVerifiedAndPassed) {
   EXPECT_FALSE(out.found.empty()) << "no find in " << kCount << " nonces from " << start;
 }
 
+// return_on_find: the call ends right after a find, its hashes are a gap-free run from the
+// start, and resuming from start + hashes_done misses nothing a full call would have found.
+TEST(CheckedWorker, ReturnOnFindEndsTheCallEarlyWithoutGaps) {
+  test::TestRng rng(0x524F4631ULL);
+  auto worker = real_cpu_worker();
+  ASSERT_NE(worker, nullptr);
+  const Hash seed = core::initial_seed();
+  ASSERT_TRUE(worker->prepare(seed).ok());
+  SearchJob job = random_job(rng, seed);
+  const auto target = half_target();
+  constexpr std::uint64_t kCount = 48;
+  const std::uint64_t start = rng.next();
+  SearchResult full;
+  ASSERT_TRUE(worker->search(job, start, kCount, target, full, nullptr).ok());
+
+  job.return_on_find = true;
+  std::set<std::uint64_t> seen;
+  std::uint64_t cursor = start, calls = 0;
+  while (cursor - start < kCount) {
+    SearchResult part;
+    ASSERT_TRUE(worker->search(job, cursor, kCount - (cursor - start), target, part, nullptr).ok());
+    ASSERT_GT(part.hashes_done, 0u);
+    std::uint64_t last = 0;
+    for (const Found& f : part.found) {
+      EXPECT_LT(f.nonce - cursor, part.hashes_done);
+      last = std::max(last, f.nonce - cursor);
+      seen.insert(f.nonce);
+    }
+    // Two threads: past the find, the other thread's hash in flight and, when it finished
+    // just before the finder raised the flag, one more.
+    if (!part.found.empty()) {
+      EXPECT_LE(part.hashes_done, last + 3);
+    }
+    cursor += part.hashes_done;
+    ++calls;
+  }
+  std::set<std::uint64_t> expected;
+  for (const Found& f : full.found) expected.insert(f.nonce);
+  EXPECT_EQ(seen, expected);
+  // With P = 1/2 per nonce there are about 24 finds; each call ends at one.
+  EXPECT_GT(calls, 4u);
+}
+
 TEST(CheckedWorker, FalsifiedReportsAreDroppedAndCounted) {
   test::TestRng rng(0x43484B32ULL);
   auto real = real_cpu_worker();

@@ -311,6 +311,48 @@ TEST(OpenClBackend, SearchReportsExactlyTheNoncesMeetingTheTarget) {
   test::expect_search_report_exact(out, job, start, kCount, kTestnetGenesisBits, *host);
 }
 
+// return_on_find: each call ends with the launch that found something (batch 6), and calls
+// resumed at start + hashes_done report together exactly what one full call reports.
+TEST(OpenClBackend, ReturnOnFindEndsAtTheLaunchThatFound) {
+  REQUIRE_OPENCL_DEVICE(device);
+  test::TestRng rng(0x524F4643ULL);
+  auto worker = make_worker(*device, "", 6);
+  ASSERT_NE(worker, nullptr);
+  const Hash seed = rng.hash();
+  ASSERT_TRUE(worker->prepare(seed).ok());
+  hal::SearchJob job = hal::SearchJob::from_header(testnet_like_header(rng), seed);
+  const auto target = core::Target256::from_big(core::BigInt(1) << 255);  // about half the results
+  const std::uint64_t start = rng.next();
+  constexpr std::uint64_t kCount = 36;
+  hal::SearchResult full;
+  ASSERT_TRUE(worker->search(job, start, kCount, target, full).ok());
+
+  job.return_on_find = true;
+  std::vector<std::uint64_t> seen;
+  std::uint64_t done = 0;
+  while (done < kCount) {
+    hal::SearchResult part;
+    ASSERT_TRUE(worker->search(job, start + done, kCount - done, target, part).ok());
+    ASSERT_GT(part.hashes_done, 0u);
+    // Launches are whole batches of 6 (the last trimmed); the launch that found ends the call.
+    std::uint64_t last = 0;
+    for (const auto& f : part.found) {
+      seen.push_back(f.nonce);
+      last = std::max(last, f.nonce - (start + done));
+    }
+    if (!part.found.empty() && part.hashes_done < kCount - done) {
+      EXPECT_EQ(part.hashes_done % 6, 0u);
+      EXPECT_GE(last + 6, part.hashes_done);
+    }
+    done += part.hashes_done;
+  }
+  std::vector<std::uint64_t> expected;
+  for (const auto& f : full.found) expected.push_back(f.nonce);
+  std::sort(seen.begin(), seen.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(seen, expected);
+}
+
 // The same through CheckedWorker with the CPU backend as host verifier: no hardware errors,
 // and with a target every result meets, every nonce comes back, including across 2^64.
 TEST(OpenClBackend, SearchWrapsAt2To64AndPassesHostVerification) {

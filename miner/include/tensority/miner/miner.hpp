@@ -34,6 +34,9 @@ struct MinerOptions {
   // How long one search call runs before found nonces are handed on (and the rate
   // re-estimated); new work interrupts it at once regardless.
   std::chrono::milliseconds scan_time{1'000};
+  // A search call ends at its first find, so a share or block goes out at once instead of at
+  // the end of the call (SearchJob::return_on_find).
+  bool return_on_find = true;
   FailoverOptions failover;
   // Ctrl-C waits this long for submissions already sent.
   std::chrono::milliseconds submit_grace{10'000};

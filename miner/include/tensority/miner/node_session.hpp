@@ -88,7 +88,8 @@ class NodeSession final : public Session {
   std::deque<Pending> queue_;
   bool submitter_done_ = false;
   std::thread submitter_;
-  std::atomic<bool> wake_{false};  // a block was accepted: fetch new work at once
+  std::atomic<bool> wake_{false};  // a block was submitted: fetch new work at once
+  std::atomic<bool> force_publish_{false};  // ... and hand it on even if the parent is unchanged
 };
 
 }  // namespace tensority::miner

@@ -16,7 +16,7 @@
 
 namespace tensority::kernels::hal {
 
-inline constexpr int kApiVersion = 2;
+inline constexpr int kApiVersion = 3;
 
 enum class StatusCode { ok, invalid_argument, not_prepared, unsupported, out_of_memory, device_error, self_test_failed };
 
@@ -53,6 +53,10 @@ struct DeviceInfo {
 struct SearchJob {
   std::array<std::uint8_t, core::kIdBodyBytes> id_body{};
   core::Hash seed{};
+  // Return from search() after the hash (CPU) or launch (GPU) that found a result, so it can
+  // be submitted at once instead of at the end of the call. hashes_done still counts a
+  // gap-free run of nonces from nonce_start.
+  bool return_on_find = false;
 
   static SearchJob from_header(const core::BlockHeader& header, const core::Hash& seed);
   core::Hash block_id(std::uint64_t nonce) const;
