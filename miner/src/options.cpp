@@ -130,7 +130,7 @@ config::Schema mine_schema() {
   add(batch);
   Option scan = make("scan-time", "scan-time", Type::number, "1");
   scan.min = 0.05, scan.max = 60, scan.group = dev, scan.value_name = "SECONDS";
-  scan.help = "length of one search call: found nonces are handed on at its end (new work interrupts it)";
+  scan.help = "longest search call between rate estimates; a find or new work ends it at once";
   add(scan);
 
   Option print = make("print-time", "print-time", Type::number, "10");
