@@ -157,8 +157,12 @@ core::Result<bool> NodeSession::open(const SessionEvents& events) {
   log(LogLevel::info, options_.url + ": solo mining at height " + std::to_string(work->header.height) +
                           (push_ ? ", new blocks pushed (wait-new-block)"
                                  : ", polling get-work every " + std::to_string(options_.poll_interval.count()) + " ms"));
+  // The submitter first: a block can be found within milliseconds of the first work.
+  {
+    std::lock_guard lock(mutex_);  // submit() looks at the thread under this lock
+    submitter_ = std::thread([this] { submit_loop(); });
+  }
   publish(*work, true);
-  submitter_ = std::thread([this] { submit_loop(); });
   return true;
 }
 

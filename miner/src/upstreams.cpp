@@ -202,6 +202,11 @@ void Upstreams::probe_loop() {
         probe->session->close();
         return;
       }
+      if (live_ && live_->index == 0) {
+        // The main loop got back to the primary on its own meanwhile.
+        probe->session->close();
+        continue;
+      }
       promoted_ = probe;
       replaced = live_;
     }
