@@ -49,12 +49,6 @@ std::optional<double> HashrateMeter::rate(std::chrono::seconds window, Clock::ti
   return static_cast<double>(newest.hashes - open->hashes) / seconds;
 }
 
-std::uint64_t HashrateMeter::total() const {
-  std::lock_guard lock(mutex_);
-  if (size_ == 0) return 0;
-  return ring_[(head_ + ring_.size() - 1) % ring_.size()].hashes;
-}
-
 std::string format_rate(std::optional<double> rate) {
   if (!rate) return "n/a";
   const double r = *rate;

@@ -420,7 +420,6 @@ MinerStats Miner::stats() const {
   MinerStats out;
   out.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   out.rates = rates_of(total_meter_);
-  out.hashes = total_meter_.total();
   {
     std::lock_guard c(counts_mutex_);
     out.shares = totals_;
@@ -433,7 +432,8 @@ MinerStats Miner::stats() const {
     d.kernel = s->worker->kernel_name();
     d.parallelism = s->worker->parallelism();
     d.rates = rates_of(s->meter);
-    d.hashes = s->meter.total();
+    d.hashes = s->worker->hashes_total();  // live; the meter only samples once a second
+    out.hashes += d.hashes;
     {
       std::lock_guard lock(s->mutex);
       d.state = s->state;

@@ -27,7 +27,6 @@ class HashrateMeter {
   void sample(std::uint64_t total_hashes, Clock::time_point now = Clock::now());
   // Hashes per second over the last `window`, or nothing while the samples span less.
   std::optional<double> rate(std::chrono::seconds window, Clock::time_point now = Clock::now()) const;
-  std::uint64_t total() const;
 
  private:
   struct Sample {
