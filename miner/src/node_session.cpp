@@ -141,22 +141,37 @@ core::Result<std::optional<core::Hash>> NodeSession::wait_new_block(const core::
   return std::optional<core::Hash>{*hash};
 }
 
+bool NodeSession::subscribe_websocket() {
+  auto ws = std::make_unique<net::WebSocketClient>();
+  if (!ws->connect(url_, "/websocket-subscribe", options_.request_timeout, options_.bearer_token)) return false;
+  if (!ws->send(R"({"topic":"notify_raw_blocks"})", options_.request_timeout)) return false;
+  ws_ = std::move(ws);
+  return true;
+}
+
 core::Result<bool> NodeSession::open(const SessionEvents& events) {
   using R = core::Result<bool>;
   events_ = events;
   if (!url_error_.empty()) return R::failure(options_.url + ": " + url_error_);
   auto work = get_work();
   if (!work) return R::failure(work.error());
-  // Probe the push channel once; a node without it (bytomd) is polled instead.
+  // Probe the push channels once: ours (wait-new-block), then bytomd's websocket; a node
+  // with neither is polled.
   auto probe = wait_new_block(work->header.previous_block_id, std::chrono::milliseconds(0));
-  push_ = probe.ok() || probe.error() != "unsupported";
-  if (!probe && push_) {
-    log(LogLevel::warn, options_.url + ": " + probe.error() + "; polling get-work instead");
-    push_ = false;
+  if (probe) {
+    push_ = Push::long_poll;
+  } else if (probe.error() == "unsupported" && subscribe_websocket()) {
+    push_ = Push::websocket;
+  } else {
+    if (probe.error() != "unsupported") log(LogLevel::warn, options_.url + ": " + probe.error() + "; polling get-work instead");
+    push_ = Push::none;
   }
+  const char* how = push_ == Push::long_poll   ? ", new blocks pushed (wait-new-block)"
+                    : push_ == Push::websocket ? ", new blocks pushed (websocket-subscribe)"
+                                               : nullptr;
   log(LogLevel::info, options_.url + ": solo mining at height " + std::to_string(work->header.height) +
-                          (push_ ? ", new blocks pushed (wait-new-block)"
-                                 : ", polling get-work every " + std::to_string(options_.poll_interval.count()) + " ms"));
+                          (how != nullptr ? std::string(how)
+                                          : ", polling get-work every " + std::to_string(options_.poll_interval.count()) + " ms"));
   // The submitter first: a block can be found within milliseconds of the first work.
   {
     std::lock_guard lock(mutex_);  // submit() looks at the thread under this lock
@@ -173,7 +188,7 @@ std::string NodeSession::run() {
     bool fetch = false;
     if (wake_.exchange(false)) {
       fetch = true;
-    } else if (push_) {
+    } else if (push_ == Push::long_poll) {
       auto changed = wait_new_block(current_parent_, options_.long_poll);
       if (!changed) {
         why = changed.error();
@@ -181,6 +196,17 @@ std::string NodeSession::run() {
         fetch = changed->has_value() || Clock::now() - last_template_ >= options_.refresh_interval;
         why.clear();
       }
+    } else if (push_ == Push::websocket) {
+      // Short reads so close() is noticed; the read stays pending between them.
+      auto message = ws_->read(std::chrono::milliseconds(500));
+      if (!message) {
+        log(LogLevel::warn, options_.url + ": " + message.error() + "; polling get-work instead");
+        ws_.reset();
+        push_ = Push::none;
+        continue;
+      }
+      fetch = (message->has_value() && (*message)->find("raw_blocks_connected") != std::string::npos) ||
+              Clock::now() - last_template_ >= options_.refresh_interval;
     } else {
       std::unique_lock lock(mutex_);
       cv_.wait_for(lock, options_.poll_interval, [&] { return closing_.load() || wake_.load(); });

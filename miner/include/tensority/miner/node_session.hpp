@@ -2,7 +2,8 @@
 // Solo mining against a node's mining RPC (spec node.md, stratum.md section 4): get-work for
 // the template, submit-work for a found block. New blocks arrive through the node's
 // `wait-new-block` long-poll where it answers (our node); a bytomd 1.x node has no such call,
-// so the session falls back to polling get-work and watching the previous block hash.
+// so the session subscribes to bytomd's `/websocket-subscribe` new-block notifications
+// instead, and where neither answers it polls get-work and watches the previous block hash.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +17,7 @@
 
 #include "tensority/miner/session.hpp"
 #include "tensority/net/http.hpp"
+#include "tensority/net/websocket.hpp"
 
 namespace tensority::miner {
 
@@ -58,8 +60,9 @@ class NodeSession final : public Session {
   void submit(const Solution& solution, SubmitHandler handler) override;
   void close() override;
 
-  // Whether the node answered wait-new-block (known after open()).
-  bool has_push_channel() const { return push_; }
+  enum class Push { long_poll, websocket, none };
+  // How new blocks are learnt (known after open()).
+  Push push_channel() const { return push_; }
 
  private:
   struct Pending {
@@ -71,13 +74,16 @@ class NodeSession final : public Session {
   // Long-polls once: the tip hash when it differs from `after`, nothing on timeout.
   core::Result<std::optional<core::Hash>> wait_new_block(const core::Hash& after, std::chrono::milliseconds wait);
   void submit_loop();
+  // bytomd's push channel: subscribes to new blocks; false when the node does not offer it.
+  bool subscribe_websocket();
   void log(LogLevel level, const std::string& message) const;
 
   NodeSessionOptions options_;
   net::Url url_;
   std::string url_error_;
   SessionEvents events_;
-  bool push_ = false;
+  Push push_ = Push::none;
+  std::unique_ptr<net::WebSocketClient> ws_;
   std::uint64_t job_counter_ = 0;
   core::Hash current_parent_{};
   std::chrono::steady_clock::time_point last_template_{};
