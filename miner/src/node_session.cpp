@@ -2,14 +2,10 @@
 
 #include <random>
 
-#include <nlohmann/json.hpp>
-
-#include "tensority/core/hex.hpp"
 
 namespace tensority::miner {
 namespace {
 
-using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 bool contains_any(const std::string& text, std::initializer_list<std::string_view> words) {
@@ -21,55 +17,10 @@ bool contains_any(const std::string& text, std::initializer_list<std::string_vie
 
 }  // namespace
 
-NodeReply parse_node_reply(std::string_view body) {
-  NodeReply r;
-  const json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    r.message = "the node's reply is not JSON";
-    return r;
-  }
-  const auto status = j.find("status");
-  if (status != j.end() && status->is_string() && *status == "success") {
-    r.success = true;
-    return r;
-  }
-  for (const char* key : {"msg", "error_detail"}) {
-    const auto it = j.find(key);
-    if (it == j.end() || !it->is_string()) continue;
-    const std::string text = it->get<std::string>();
-    if (text.empty() || r.message.find(text) != std::string::npos) continue;
-    r.message += (r.message.empty() ? "" : ": ") + text;
-  }
-  if (r.message.empty()) r.message = "the node said no and gave no reason";
-  return r;
-}
-
-core::Result<NodeWork> parse_get_work_reply(std::string_view body) {
-  using R = core::Result<NodeWork>;
-  const json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return R::failure("get-work: the reply is not a JSON object");
-  const NodeReply reply = parse_node_reply(body);
-  if (!reply.success) return R::failure("get-work: " + reply.message);
-  const auto data = j.find("data");
-  if (data == j.end() || !data->is_object()) return R::failure("get-work: the reply has no data object");
-  const auto header_hex = data->find("block_header");
-  const auto seed_hex = data->find("seed");
-  if (header_hex == data->end() || !header_hex->is_string()) return R::failure("get-work: data.block_header is not a string");
-  if (seed_hex == data->end() || !seed_hex->is_string()) return R::failure("get-work: data.seed is not a string");
-  const auto bytes = core::from_hex(header_hex->get<std::string>());
-  if (!bytes) return R::failure("get-work: block_header: " + bytes.error());
-  auto parsed = core::parse_header(*bytes, true);
-  if (!parsed) return R::failure("get-work: block_header: " + parsed.error());
-  if (parsed->serflag != core::kSerFlagHeader) return R::failure("get-work: block_header has serialization flag " + std::to_string(parsed->serflag) + ", not 1");
-  const auto seed = core::hash_from_hex(seed_hex->get<std::string>());
-  if (!seed) return R::failure("get-work: seed: " + seed.error());
-  return NodeWork{std::move(parsed->header), *seed};
-}
-
 NodeSession::NodeSession(NodeSessionOptions options) : options_(std::move(options)) {
   auto url = net::parse_url(options_.url);
   if (url) {
-    url_ = *url;
+    client_ = std::make_unique<net::NodeClient>(*url, options_.bearer_token, options_.request_timeout);
   } else {
     url_error_ = url.error();
   }
@@ -86,17 +37,7 @@ void NodeSession::log(LogLevel level, const std::string& message) const {
   if (events_.log) events_.log(level, "net", message);
 }
 
-core::Result<NodeWork> NodeSession::get_work() {
-  net::HttpClientOptions o;
-  o.timeout = options_.request_timeout;
-  o.bearer_token = options_.bearer_token;
-  auto response = net::http_post(url_, "/get-work", "{}", o);
-  if (!response) return core::Result<NodeWork>::failure("get-work: " + response.error());
-  if (response->status == 401) return core::Result<NodeWork>::failure("get-work: the node wants a token (--node-token)");
-  return parse_get_work_reply(response->body);
-}
-
-void NodeSession::publish(const NodeWork& node_work, bool new_block) {
+void NodeSession::publish(const net::NodeWork& node_work, bool new_block) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   auto w = std::make_shared<Work>();
   w->upstream = options_.url;
@@ -119,48 +60,18 @@ void NodeSession::publish(const NodeWork& node_work, bool new_block) {
   if (events_.on_work) events_.on_work(std::move(w));
 }
 
-core::Result<std::optional<core::Hash>> NodeSession::wait_new_block(const core::Hash& after,
-                                                                     std::chrono::milliseconds wait) {
-  using R = core::Result<std::optional<core::Hash>>;
-  net::HttpClientOptions o;
-  o.timeout = options_.request_timeout + wait;
-  o.bearer_token = options_.bearer_token;
-  const json body{{"after_hash", core::to_hex(after)}, {"timeout_ms", wait.count()}};
-  auto response = net::http_post(url_, "/wait-new-block", body.dump(), o);
-  if (!response) return R::failure("wait-new-block: " + response.error());
-  if (response->status == 404) return R::failure("unsupported");
-  const json j = json::parse(response->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("data") || !j["data"].is_object() ||
-      !j["data"].contains("hash") || !j["data"]["hash"].is_string()) {
-    const NodeReply reply = parse_node_reply(response->body);
-    return R::failure("wait-new-block: " + (reply.success ? std::string("no hash in the reply") : reply.message));
-  }
-  const auto hash = core::hash_from_hex(j["data"]["hash"].get<std::string>());
-  if (!hash) return R::failure("wait-new-block: hash: " + hash.error());
-  if (*hash == after) return std::optional<core::Hash>{};
-  return std::optional<core::Hash>{*hash};
-}
-
-bool NodeSession::subscribe_websocket() {
-  auto ws = std::make_unique<net::WebSocketClient>();
-  if (!ws->connect(url_, "/websocket-subscribe", options_.request_timeout, options_.bearer_token)) return false;
-  if (!ws->send(R"({"topic":"notify_raw_blocks"})", options_.request_timeout)) return false;
-  ws_ = std::move(ws);
-  return true;
-}
-
 core::Result<bool> NodeSession::open(const SessionEvents& events) {
   using R = core::Result<bool>;
   events_ = events;
   if (!url_error_.empty()) return R::failure(options_.url + ": " + url_error_);
-  auto work = get_work();
+  auto work = client_->get_work();
   if (!work) return R::failure(work.error());
   // Probe the push channels once: ours (wait-new-block), then bytomd's websocket; a node
   // with neither is polled.
-  auto probe = wait_new_block(work->header.previous_block_id, std::chrono::milliseconds(0));
+  auto probe = client_->wait_new_block(work->header.previous_block_id, std::chrono::milliseconds(0));
   if (probe) {
     push_ = Push::long_poll;
-  } else if (probe.error() == "unsupported" && subscribe_websocket()) {
+  } else if (probe.error() == "unsupported" && (ws_ = client_->subscribe_new_blocks()) != nullptr) {
     push_ = Push::websocket;
   } else {
     if (probe.error() != "unsupported") log(LogLevel::warn, options_.url + ": " + probe.error() + "; polling get-work instead");
@@ -189,7 +100,7 @@ std::string NodeSession::run() {
     if (wake_.exchange(false)) {
       fetch = true;
     } else if (push_ == Push::long_poll) {
-      auto changed = wait_new_block(current_parent_, options_.long_poll);
+      auto changed = client_->wait_new_block(current_parent_, options_.long_poll);
       if (!changed) {
         why = changed.error();
       } else {
@@ -214,7 +125,7 @@ std::string NodeSession::run() {
     }
     if (closing_.load()) break;
     if (why.empty() && fetch) {
-      auto work = get_work();
+      auto work = client_->get_work();
       if (work) {
         const bool new_block = work->header.previous_block_id != current_parent_;
         // Polling sees the same template many times; only a new block or the refresh
@@ -268,30 +179,23 @@ void NodeSession::submit_loop() {
     }
     core::BlockHeader header = p.solution.work->header;
     header.nonce = p.solution.nonce;
-    const json body{{"block_header", core::to_hex(core::serialize_header(header))}};
-    net::HttpClientOptions o;
-    o.timeout = options_.request_timeout;
-    o.bearer_token = options_.bearer_token;
     const auto t0 = Clock::now();
-    auto response = net::http_post(url_, "/submit-work", body.dump(), o);
+    auto verdict = client_->submit_work(header);
     SubmitReply reply;
     reply.latency = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
-    if (!response) {
+    if (!verdict) {
       reply.status = SubmitStatus::lost;
-      reply.message = response.error();
+      reply.message = verdict.error();
+    } else if (verdict->success) {
+      reply.status = SubmitStatus::accepted;
+      reply.message = "block accepted by the node";
+      wake_.store(true);
+      cv_.notify_all();
     } else {
-      const NodeReply r = parse_node_reply(response->body);
-      if (r.success) {
-        reply.status = SubmitStatus::accepted;
-        reply.message = "block accepted by the node";
-        wake_.store(true);
-        cv_.notify_all();
-      } else {
-        reply.message = r.message;
-        reply.status = contains_any(r.message, {"stale", "orphan", "changed", "side chain", "already known"})
-                           ? SubmitStatus::stale
-                           : SubmitStatus::rejected;
-      }
+      reply.message = verdict->message;
+      reply.status = contains_any(verdict->message, {"stale", "orphan", "changed", "side chain", "already known"})
+                         ? SubmitStatus::stale
+                         : SubmitStatus::rejected;
     }
     if (reply.status != SubmitStatus::accepted) {
       // The miner stops hashing solo work once it found a block in it; if that block did not

@@ -16,8 +16,7 @@
 #include <thread>
 
 #include "tensority/miner/session.hpp"
-#include "tensority/net/http.hpp"
-#include "tensority/net/websocket.hpp"
+#include "tensority/net/node_client.hpp"
 
 namespace tensority::miner {
 
@@ -34,20 +33,6 @@ struct NodeSessionOptions {
   // The session ends after this many failed calls in a row, so failover can act.
   unsigned max_failures = 3;
 };
-
-// A block header and seed as get-work returns them.
-struct NodeWork {
-  core::BlockHeader header;
-  core::Hash seed{};
-};
-// Decodes a get-work reply body ({"status":"success","data":{"block_header":hex,"seed":hex}}).
-core::Result<NodeWork> parse_get_work_reply(std::string_view body);
-// Reads a bytomd-style envelope: the data on success, else the node's words.
-struct NodeReply {
-  bool success = false;
-  std::string message;  // msg and error_detail on failure
-};
-NodeReply parse_node_reply(std::string_view body);
 
 class NodeSession final : public Session {
  public:
@@ -69,17 +54,12 @@ class NodeSession final : public Session {
     Solution solution;
     SubmitHandler handler;
   };
-  core::Result<NodeWork> get_work();
-  void publish(const NodeWork& work, bool new_block);
-  // Long-polls once: the tip hash when it differs from `after`, nothing on timeout.
-  core::Result<std::optional<core::Hash>> wait_new_block(const core::Hash& after, std::chrono::milliseconds wait);
+  void publish(const net::NodeWork& work, bool new_block);
   void submit_loop();
-  // bytomd's push channel: subscribes to new blocks; false when the node does not offer it.
-  bool subscribe_websocket();
   void log(LogLevel level, const std::string& message) const;
 
   NodeSessionOptions options_;
-  net::Url url_;
+  std::unique_ptr<net::NodeClient> client_;  // null when the URL did not parse
   std::string url_error_;
   SessionEvents events_;
   Push push_ = Push::none;

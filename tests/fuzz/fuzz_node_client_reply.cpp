@@ -1,4 +1,4 @@
-// A node's get-work and submit-work replies reach the miner from the network: any bytes
+// A node's get-work and submit-work replies reach the miner and the pool from the network: any bytes
 // either decode or are refused with one line, and what decodes is a header that re-encodes
 // to bytes that decode to the same header.
 #include <cstddef>
@@ -8,14 +8,14 @@
 
 #include "fuzz_check.hpp"
 #include "tensority/core/block_header.hpp"
-#include "tensority/miner/node_session.hpp"
+#include "tensority/net/node_client.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace tensority;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const miner::NodeReply reply = miner::parse_node_reply(text);
+  const net::NodeReply reply = net::parse_node_reply(text);
   FUZZ_CHECK(reply.success || !reply.message.empty());
-  const auto work = miner::parse_get_work_reply(text);
+  const auto work = net::parse_get_work_reply(text);
   if (!work) {
     FUZZ_CHECK(!work.error().empty() && work.error().find('\n') == std::string::npos);
     return 0;
