@@ -60,6 +60,27 @@ expect_usage "trailing" hash --header "${genesis}00"
 expect_usage "unknown device" bench --device opencl:3 --seconds 1
 expect_usage "--kernel" bench --kernel nope --seconds 1
 expect_usage "seconds" bench --seconds -1
+# mine: every bad setting is one line naming where it came from, the key, the value and what is allowed.
+tmp=$(mktemp -d)
+printf 'pool: stratum+tcp://127.0.0.1:3333\nuser: a.b\napi:\n  port: 70000\n' >"$tmp/port.yaml"
+printf 'devcie: cpu\n' >"$tmp/typo.yaml"
+expect_usage "port.yaml:4: api.port: '70000' is out of range (integer 0..65535)" mine --config "$tmp/port.yaml"
+expect_usage "typo.yaml:1: unknown key 'devcie' (did you mean 'device'?)" mine --config "$tmp/typo.yaml"
+expect_usage "cannot read" mine --config "$tmp/missing.yaml"
+expect_usage "--pool: 'http://x:1' is not valid" mine --pool http://x:1 --user a.b
+expect_usage "--user is required with --pool" mine --pool stratum+tcp://127.0.0.1:3333
+expect_usage "nothing to mine on" mine
+expect_usage "unknown device 'cuda:9'" mine --benchmark --device cuda:9
+"$bin" mine --example-config >"$tmp/example.yaml" 2>/dev/null && ok || bad "mine --example-config failed"
+if [[ $(grep -c '^# ' "$tmp/example.yaml") -gt 20 ]]; then ok; else bad "example config too short"; fi
+# A flag overrides what the file sets (the file says 2 threads, the flag 1).
+printf 'benchmark: true\nthreads: 2\ndevice: cpu\napi:\n  enabled: false\n' >"$tmp/bench.yaml"
+out=$("$bin" mine --config "$tmp/bench.yaml" --threads 1 --duration 1 2>&1); rc=$?
+if [[ $rc -eq 0 && "$out" == *", 1 threads,"* ]]; then ok; else bad "mine file+flag: rc=$rc $out"; fi
+out=$("$bin" mine --benchmark --device cpu --threads 1 --no-api --duration 3 2>&1); rc=$?
+if [[ $rc -eq 0 && "$out" == *"summary: accepted"* && "$out" == *"hardware errors 0"* ]]; then ok; else bad "mine --benchmark: rc=$rc $out"; fi
+rm -rf "$tmp"
+
 expect_usage "" bogus-command
 expect_usage "" hash --no-such-flag
 
