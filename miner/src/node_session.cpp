@@ -55,8 +55,6 @@ void NodeSession::publish(const net::NodeWork& node_work, bool new_block) {
   w->share_target = w->block_target;
   w->new_block = new_block;
   w->received = Clock::now();
-  current_parent_ = node_work.header.previous_block_id;
-  last_template_ = w->received;
   if (events_.on_work) events_.on_work(std::move(w));
 }
 
@@ -64,91 +62,25 @@ core::Result<bool> NodeSession::open(const SessionEvents& events) {
   using R = core::Result<bool>;
   events_ = events;
   if (!url_error_.empty()) return R::failure(options_.url + ": " + url_error_);
-  auto work = client_->get_work();
-  if (!work) return R::failure(work.error());
-  // Probe the push channels once: ours (wait-new-block), then bytomd's websocket; a node
-  // with neither is polled.
-  auto probe = client_->wait_new_block(work->header.previous_block_id, std::chrono::milliseconds(0));
-  if (probe) {
-    push_ = Push::long_poll;
-  } else if (probe.error() == "unsupported" && (ws_ = client_->subscribe_new_blocks()) != nullptr) {
-    push_ = Push::websocket;
-  } else {
-    if (probe.error() != "unsupported") log(LogLevel::warn, options_.url + ": " + probe.error() + "; polling get-work instead");
-    push_ = Push::none;
-  }
-  const char* how = push_ == Push::long_poll   ? ", new blocks pushed (wait-new-block)"
-                    : push_ == Push::websocket ? ", new blocks pushed (websocket-subscribe)"
-                                               : nullptr;
-  log(LogLevel::info, options_.url + ": solo mining at height " + std::to_string(work->header.height) +
-                          (how != nullptr ? std::string(how)
-                                          : ", polling get-work every " + std::to_string(options_.poll_interval.count()) + " ms"));
   // The submitter first: a block can be found within milliseconds of the first work.
   {
     std::lock_guard lock(mutex_);  // submit() looks at the thread under this lock
     submitter_ = std::thread([this] { submit_loop(); });
   }
-  publish(*work, true);
-  return true;
+  net::WorkWatcherOptions w;
+  w.long_poll = options_.long_poll;
+  w.poll_interval = options_.poll_interval;
+  w.refresh_interval = options_.refresh_interval;
+  w.max_failures = options_.max_failures;
+  watcher_ = std::make_unique<net::WorkWatcher>(
+      *client_, w, [this](const net::NodeWork& work, bool new_block) { publish(work, new_block); },
+      [this](bool warning, const std::string& line) { log(warning ? LogLevel::warn : LogLevel::info, "solo: " + line); });
+  return watcher_->open();
 }
 
 std::string NodeSession::run() {
-  unsigned failures = 0;
-  std::string why;
-  while (!closing_.load()) {
-    bool fetch = false;
-    if (wake_.exchange(false)) {
-      fetch = true;
-    } else if (push_ == Push::long_poll) {
-      auto changed = client_->wait_new_block(current_parent_, options_.long_poll);
-      if (!changed) {
-        why = changed.error();
-      } else {
-        fetch = changed->has_value() || Clock::now() - last_template_ >= options_.refresh_interval;
-        why.clear();
-      }
-    } else if (push_ == Push::websocket) {
-      // Short reads so close() is noticed; the read stays pending between them.
-      auto message = ws_->read(std::chrono::milliseconds(500));
-      if (!message) {
-        log(LogLevel::warn, options_.url + ": " + message.error() + "; polling get-work instead");
-        ws_.reset();
-        push_ = Push::none;
-        continue;
-      }
-      fetch = (message->has_value() && (*message)->find("raw_blocks_connected") != std::string::npos) ||
-              Clock::now() - last_template_ >= options_.refresh_interval;
-    } else {
-      std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, options_.poll_interval, [&] { return closing_.load() || wake_.load(); });
-      fetch = true;
-    }
-    if (closing_.load()) break;
-    if (why.empty() && fetch) {
-      auto work = client_->get_work();
-      if (work) {
-        const bool new_block = work->header.previous_block_id != current_parent_;
-        // Polling sees the same template many times; only a new block or the refresh
-        // interval makes new work, so devices are not restarted twice a second.
-        if (new_block || force_publish_.exchange(false) || Clock::now() - last_template_ >= options_.refresh_interval) {
-          publish(*work, new_block);
-        }
-      } else {
-        why = work.error();
-      }
-    }
-    if (!why.empty()) {
-      if (++failures >= options_.max_failures) return "node unreachable: " + why;
-      log(LogLevel::warn, options_.url + ": " + why + " (" + std::to_string(failures) + "/" +
-                              std::to_string(options_.max_failures) + ")");
-      std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return closing_.load(); });
-      why.clear();
-    } else {
-      failures = 0;
-    }
-  }
-  return "closed";
+  if (!watcher_) return "node session not open";
+  return watcher_->run();
 }
 
 void NodeSession::submit(const Solution& solution, SubmitHandler handler) {
@@ -189,8 +121,7 @@ void NodeSession::submit_loop() {
     } else if (verdict->success) {
       reply.status = SubmitStatus::accepted;
       reply.message = "block accepted by the node";
-      wake_.store(true);
-      cv_.notify_all();
+      watcher_->fetch_now(false);
     } else {
       reply.message = verdict->message;
       reply.status = contains_any(verdict->message, {"stale", "orphan", "changed", "side chain", "already known"})
@@ -200,9 +131,7 @@ void NodeSession::submit_loop() {
     if (reply.status != SubmitStatus::accepted) {
       // The miner stops hashing solo work once it found a block in it; if that block did not
       // make it, fresh work must come now, not at the next refresh.
-      force_publish_.store(true);
-      wake_.store(true);
-      cv_.notify_all();
+      watcher_->fetch_now(true);
     }
     p.handler(reply);
   }
@@ -210,6 +139,7 @@ void NodeSession::submit_loop() {
 
 void NodeSession::close() {
   closing_.store(true);
+  if (watcher_) watcher_->close();
   std::lock_guard lock(mutex_);
   cv_.notify_all();
 }

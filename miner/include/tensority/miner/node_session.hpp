@@ -17,6 +17,7 @@
 
 #include "tensority/miner/session.hpp"
 #include "tensority/net/node_client.hpp"
+#include "tensority/net/work_watcher.hpp"
 
 namespace tensority::miner {
 
@@ -45,9 +46,8 @@ class NodeSession final : public Session {
   void submit(const Solution& solution, SubmitHandler handler) override;
   void close() override;
 
-  enum class Push { long_poll, websocket, none };
-  // How new blocks are learnt (known after open()).
-  Push push_channel() const { return push_; }
+  // How new blocks are learnt (known after a successful open()).
+  net::PushChannel push_channel() const { return watcher_ ? watcher_->channel() : net::PushChannel::none; }
 
  private:
   struct Pending {
@@ -60,13 +60,10 @@ class NodeSession final : public Session {
 
   NodeSessionOptions options_;
   std::unique_ptr<net::NodeClient> client_;  // null when the URL did not parse
+  std::unique_ptr<net::WorkWatcher> watcher_;  // made by open()
   std::string url_error_;
   SessionEvents events_;
-  Push push_ = Push::none;
-  std::unique_ptr<net::WebSocketClient> ws_;
   std::uint64_t job_counter_ = 0;
-  core::Hash current_parent_{};
-  std::chrono::steady_clock::time_point last_template_{};
 
   std::atomic<bool> closing_{false};
   std::mutex mutex_;
@@ -74,8 +71,6 @@ class NodeSession final : public Session {
   std::deque<Pending> queue_;
   bool submitter_done_ = false;
   std::thread submitter_;
-  std::atomic<bool> wake_{false};  // a block was submitted: fetch new work at once
-  std::atomic<bool> force_publish_{false};  // ... and hand it on even if the parent is unchanged
 };
 
 }  // namespace tensority::miner
