@@ -57,4 +57,21 @@ Result<Hash> hash_from_hex(std::string_view text) {
   return h;
 }
 
+std::string printable(std::string_view text, std::size_t max_chars) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text.substr(0, max_chars)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kDigits[u >> 4];
+      out += kDigits[u & 15];
+    }
+  }
+  if (text.size() > max_chars) out += "...";
+  return out;
+}
+
 }  // namespace tensority::core

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "tensority/core/hex.hpp"
 #include "tensority/net/http.hpp"
 
 namespace tensority::net {
@@ -27,22 +28,7 @@ constexpr std::uint32_t kResponseHeaderLimit = 64 * 1024;
 constexpr std::size_t kShownUrlChars = 120;
 
 // The text as it may appear in a one-line error message.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (const char c : text.substr(0, kShownUrlChars)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  if (text.size() > kShownUrlChars) out += "...";
-  return out;
-}
+std::string printable(std::string_view text) { return core::printable(text, kShownUrlChars); }
 
 bool host_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';

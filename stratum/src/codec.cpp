@@ -24,21 +24,7 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 
 }  // namespace
 
-std::string printable(std::string_view text, std::size_t max_chars) {
-  std::string out;
-  for (const char c : text.substr(0, max_chars)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      out += "\\x";
-      out += kHexDigits[u >> 4];
-      out += kHexDigits[u & 15];
-    }
-  }
-  if (text.size() > max_chars) out += "...";
-  return out;
-}
+std::string printable(std::string_view text, std::size_t max_chars) { return core::printable(text, max_chars); }
 
 namespace {
 

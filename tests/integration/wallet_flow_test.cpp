@@ -94,7 +94,9 @@ TEST(WalletFlow, SendIssueTransferAndRetireAgainstARealNode) {
   bool saw_retire = false;
   for (const auto& tx : block["transactions"]) {
     for (const auto& out : tx["outputs"]) saw_retire = saw_retire || (out["type"] == "retire" && out["asset_id"] == gold);
-    if (tx["id"] == retired["tx_id"]) EXPECT_FALSE(tx["status_fail"].get<bool>());
+    if (tx["id"] == retired["tx_id"]) {
+      EXPECT_FALSE(tx["status_fail"].get<bool>());
+    }
   }
   EXPECT_TRUE(saw_retire);
   node.process().signal(SIGTERM);

@@ -46,4 +46,11 @@ TEST(Hex, HashNeedsExactly64Digits) {
 }
 
 }  // namespace
+TEST(Printable, KeepsPrintableAsciiEscapesTheRestAndCuts) {
+  EXPECT_EQ(printable("abc 123"), "abc 123");
+  EXPECT_EQ(printable(std::string_view("a\nb\x00\xff", 5)), "a\\x0ab\\x00\\xff");
+  EXPECT_EQ(printable("abcdef", 3), "abc...");
+  EXPECT_EQ(printable(""), "");
+}
+
 }  // namespace tensority::core

@@ -18,4 +18,8 @@ Result<std::vector<std::uint8_t>> from_hex(std::string_view text);
 // Exactly 64 hex characters.
 Result<Hash> hash_from_hex(std::string_view text);
 
+// Outside text made safe for a one-line message: printable ASCII kept, any other byte as
+// \xNN, cut after max_chars with "...".
+std::string printable(std::string_view text, std::size_t max_chars = 80);
+
 }  // namespace tensority::core
