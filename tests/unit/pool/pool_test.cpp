@@ -9,6 +9,7 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/kernels/cpu/backend.hpp"
 #include "tensority/pool/nonce_space.hpp"
+#include "tensority/pool/session_jobs.hpp"
 #include "tensority/pool/share_check.hpp"
 #include "tensority/pool/vardiff.hpp"
 #include "tensority/stratum/codec.hpp"
@@ -143,6 +144,52 @@ TEST(ShareCheck, TheMainnetGenesisIsABlock) {
   EXPECT_EQ(core::to_hex(r.result), g["tensority_result"].get<std::string>());
   EXPECT_EQ(r.verdict, ShareVerdict::block);
   EXPECT_FALSE(r.in_range);  // nonce_start 0: the genesis nonce is far outside a session range
+}
+
+}  // namespace
+}  // namespace tensority::pool
+
+namespace tensority::pool {
+namespace {
+
+ShareJob job_of_template(std::uint64_t template_id) {
+  ShareJob j;
+  j.template_id = template_id;
+  j.difficulty = 1000 + template_id;
+  return j;
+}
+
+TEST(SessionJobs, KeepsTheLastJobsAndTellsStaleFromUnknown) {
+  SessionJobs jobs(3);
+  jobs.add("10", job_of_template(1));
+  jobs.add("11", job_of_template(1));
+  jobs.add("12", job_of_template(2));  // a new block starts at template 2
+  auto live = jobs.find("12", 2);
+  EXPECT_EQ(live.status, SessionJobs::Status::live);
+  ASSERT_NE(live.job, nullptr);
+  EXPECT_EQ(live.job->difficulty, 1002u);
+  EXPECT_EQ(jobs.find("11", 2).status, SessionJobs::Status::stale);  // job of the replaced block
+  EXPECT_EQ(jobs.find("11", 1).status, SessionJobs::Status::live);   // same block: still good
+  EXPECT_EQ(jobs.find("99", 1).status, SessionJobs::Status::unknown);
+  jobs.add("13", job_of_template(2));  // "10" falls out
+  EXPECT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs.find("10", 1).status, SessionJobs::Status::unknown);
+  // A repeated push of a job id replaces its entry instead of taking a second slot.
+  jobs.add("13", job_of_template(3));
+  EXPECT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs.find("13", 3).job->template_id, 3u);
+  EXPECT_EQ(jobs.find("11", 1).status, SessionJobs::Status::live);
+}
+
+TEST(JobIds, DecimalUniqueAndBelow2To63) {
+  JobIds ids;
+  const std::string a = ids.next(), b = ids.next();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(std::stoull(b), std::stoull(a) + 1);
+  EXPECT_LT(std::stoull(a), std::uint64_t{1} << 63);
+  for (char c : a) EXPECT_TRUE(c >= '0' && c <= '9');
+  // Another pool instance (or a restart) starts elsewhere.
+  EXPECT_NE(JobIds().next(), a);
 }
 
 }  // namespace

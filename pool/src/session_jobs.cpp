@@ -1,0 +1,31 @@
+#include "tensority/pool/session_jobs.hpp"
+
+#include <algorithm>
+
+namespace tensority::pool {
+
+SessionJobs::SessionJobs(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+void SessionJobs::add(std::string job_id, ShareJob job) {
+  std::erase_if(jobs_, [&](const Entry& e) { return e.id == job_id; });
+  jobs_.push_back(Entry{std::move(job_id), std::move(job)});
+  while (jobs_.size() > capacity_) jobs_.pop_front();
+}
+
+SessionJobs::Lookup SessionJobs::find(std::string_view job_id, std::uint64_t oldest_live_template) const {
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+    if (it->id != job_id) continue;
+    return Lookup{it->job.template_id < oldest_live_template ? Status::stale : Status::live, &it->job};
+  }
+  return Lookup{};
+}
+
+JobIds::JobIds() {
+  std::random_device rd;
+  // 2^62 ids of room below 2^63 before wrapping, at any start in the lower half.
+  next_ = ((std::uint64_t{rd()} << 32) ^ rd()) & ((std::uint64_t{1} << 62) - 1);
+}
+
+std::string JobIds::next() { return std::to_string(next_++ & ((std::uint64_t{1} << 63) - 1)); }
+
+}  // namespace tensority::pool
