@@ -26,6 +26,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "tensority/core/hex.hpp"
+
 namespace tensority::miner {
 namespace {
 
@@ -39,7 +41,7 @@ using std::chrono::milliseconds;
 constexpr std::size_t kShownChars = 120;
 constexpr std::uint64_t kNonceSpan = std::uint64_t{1} << 32;  // the low 32 bits are the miner's (spec 5.3)
 
-std::string printable(std::string_view text) { return stratum::printable(text, kShownChars); }
+std::string printable(std::string_view text) { return core::printable(text, kShownChars); }
 
 std::string lower(std::string_view text) {
   std::string out(text);

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tensority/core/hex.hpp"
+#include "tensority/core/wire.hpp"
 
 #ifndef TENSORITY_VERSION
 #define TENSORITY_VERSION "0.0.0"
@@ -19,20 +20,13 @@ namespace tensority::stratum {
 namespace {
 
 using json = nlohmann::json;
+using core::printable;
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-}  // namespace
-
-std::string printable(std::string_view text, std::size_t max_chars) { return core::printable(text, max_chars); }
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// The 8 bytes of value, least significant first.
+std::array<std::uint8_t, 8> le_bytes(std::uint64_t value) {
+  std::array<std::uint8_t, 8> b{};
+  core::wire::put_le64(b.data(), value);
+  return b;
 }
 
 // Lines we build may carry user text (login names); bad UTF-8 is replaced rather than thrown.
@@ -124,28 +118,16 @@ std::string_view error_message(int code) {
 
 std::string default_agent() { return std::string("tensority/") + TENSORITY_VERSION; }
 
-std::string encode_u64_le(std::uint64_t value) {
-  std::string out;
-  out.reserve(16);
-  for (int i = 0; i < 8; ++i) {
-    const auto b = static_cast<unsigned>((value >> (8 * i)) & 0xff);
-    out += kHexDigits[b >> 4];
-    out += kHexDigits[b & 15];
-  }
-  return out;
-}
+std::string encode_u64_le(std::uint64_t value) { return core::to_hex(le_bytes(value)); }
 
 core::Result<std::uint64_t> decode_u64_le(std::string_view text) {
   if (text.size() != 16) {
     return fail<std::uint64_t>("expected 16 hex chars (u64 little-endian), got " + std::to_string(text.size()));
   }
+  const auto bytes = core::from_hex(text);
+  if (!bytes) return fail<std::uint64_t>("'" + printable(text) + "' is not hex");
   std::uint64_t value = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    const int hi = hex_value(text[2 * i]);
-    const int lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return fail<std::uint64_t>("'" + printable(text) + "' is not hex");
-    value |= static_cast<std::uint64_t>(hi * 16 + lo) << (8 * i);
-  }
+  for (std::size_t i = 0; i < 8; ++i) value |= std::uint64_t{(*bytes)[i]} << (8 * i);
   return value;
 }
 
@@ -159,21 +141,20 @@ core::Result<core::Hash> decode_hash(std::string_view text) {
 }
 
 std::string encode_submit_nonce(std::uint64_t nonce) {
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, nonce >>= 4) out[static_cast<std::size_t>(i)] = kHexDigits[nonce & 15];
-  return out;
+  auto be = le_bytes(nonce);
+  std::reverse(be.begin(), be.end());
+  return core::to_hex(be);
 }
 
 core::Result<std::uint64_t> decode_submit_nonce(std::string_view text) {
   if (text.empty() || text.size() > 16) {
     return fail<std::uint64_t>("nonce must be 1 to 16 hex chars, got " + std::to_string(text.size()));
   }
+  // Zero-padded to 16 digits it is 8 big-endian bytes.
+  const auto bytes = core::from_hex(std::string(16 - text.size(), '0') + std::string(text));
+  if (!bytes) return fail<std::uint64_t>("nonce '" + printable(text) + "' is not hex");
   std::uint64_t value = 0;
-  for (const char c : text) {
-    const int v = hex_value(c);
-    if (v < 0) return fail<std::uint64_t>("nonce '" + printable(text) + "' is not hex");
-    value = (value << 4) | static_cast<std::uint64_t>(v);
-  }
+  for (const std::uint8_t b : *bytes) value = (value << 8) | b;
   return value;
 }
 
@@ -199,13 +180,9 @@ core::Result<core::Target256> decode_target_field(std::string_view text) {
 std::string target_field_for_difficulty(std::uint64_t difficulty) {
   const core::BigInt target = (core::BigInt(1) << 256) / std::max<std::uint64_t>(difficulty, 2);
   const auto top = static_cast<std::uint32_t>(target >> 224);
-  std::string out;
-  for (int i = 0; i < 4; ++i) {
-    const auto b = (top >> (8 * i)) & 0xffu;
-    out += kHexDigits[b >> 4];
-    out += kHexDigits[b & 15];
-  }
-  return out;
+  // The top 4 bytes, reversed: least significant first.
+  const auto bytes = le_bytes(top);
+  return core::to_hex(std::span<const std::uint8_t>(bytes.data(), 4));
 }
 
 double difficulty_of_target(const core::BigInt& target) {

@@ -21,10 +21,6 @@ namespace tensority::stratum {
 // btmcpool reads lines of at most 10 KiB and treats longer ones as a flood.
 inline constexpr std::size_t kDefaultMaxLine = 10 * 1024;
 
-// Outside text made safe for a one-line message: printable ASCII kept, other bytes as \xNN,
-// cut after max_chars with "...".
-std::string printable(std::string_view text, std::size_t max_chars = 80);
-
 // Error codes (btmcpool numbering, spec 2.7; 25 from btcpool). Antpool sends -1 for everything.
 inline constexpr int kErrGeneric = -1;
 inline constexpr int kErrUnknown = 20;
