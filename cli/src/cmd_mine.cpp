@@ -30,15 +30,6 @@ struct MineArgs {
   bool example_config = false;
 };
 
-std::string stamp() {
-  const std::time_t t = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&t, &local);  // log lines come from device and network threads
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
-  return buf;
-}
-
 int level_rank(LogLevel l) { return static_cast<int>(l); }
 
 LogLevel parse_level(const std::string& s) {
@@ -97,7 +88,7 @@ int run_mine(MineArgs& a) {
     if (level_rank(level) < level_rank(least)) return;
     static constexpr const char* kTag[] = {"debug", "", "warning: ", "error: "};
     std::lock_guard lock(*log_mutex);
-    fmt::print(stderr, "{} {:<6} {}{}\n", stamp(), category, kTag[level_rank(level)], message);
+    fmt::print(stderr, "{} {:<6} {}{}\n", clock_stamp(), category, kTag[level_rank(level)], message);
     std::fflush(stderr);
   };
 

@@ -79,17 +79,6 @@ std::string read_token(const NodeArgs& a) {
   return token;
 }
 
-std::string stamp() {
-  // Called from RPC threads too (block lines come from whoever processed the block), so the
-  // reentrant localtime_r, not localtime's shared buffer.
-  const std::time_t t = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&t, &local);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
-  return buf;
-}
-
 int run_node(const NodeArgs& a) {
   const node::ChainParams& params = params_of(a);
   core::wire::Bytes mining_program;
@@ -115,11 +104,11 @@ int run_node(const NodeArgs& a) {
     mempool.on_chain_update(u);
     if (a.quiet) return;
     for (const node::Block& b : u.detached) {
-      fmt::print(stderr, "{} node: detached block {} at height {}\n", stamp(), core::to_hex(core::block_id(b.header)),
+      fmt::print(stderr, "{} node: detached block {} at height {}\n", clock_stamp(), core::to_hex(core::block_id(b.header)),
                  b.header.height);
     }
     for (const node::Block& b : u.attached) {
-      fmt::print(stderr, "{} node: block {} height {} ({} transactions)\n", stamp(),
+      fmt::print(stderr, "{} node: block {} height {} ({} transactions)\n", clock_stamp(),
                  core::to_hex(core::block_id(b.header)), b.header.height, b.transactions.size());
     }
   });
@@ -138,20 +127,20 @@ int run_node(const NodeArgs& a) {
   if (!bound) throw std::runtime_error("rpc: " + bound.error());
 
   const node::TipInfo tip = chain->tip();
-  fmt::print(stderr, "{} node: {} chain in {}, tip height {} {}\n", stamp(), params.name,
+  fmt::print(stderr, "{} node: {} chain in {}, tip height {} {}\n", clock_stamp(), params.name,
              data_dir_of(a, params).string(), tip.height, core::to_hex(tip.id));
-  fmt::print(stderr, "{} node: rpc listening on http://{}:{}{}{}\n", stamp(), a.rpc_bind, *bound,
+  fmt::print(stderr, "{} node: rpc listening on http://{}:{}{}{}\n", clock_stamp(), a.rpc_bind, *bound,
              token.empty() ? "" : " (bearer token required)",
              mining_program.empty() ? "; no --mining-address, so get-work is off" : "");
   std::fflush(stderr);
 
   int sig = 0;
   sigwait(&signals, &sig);
-  fmt::print(stderr, "{} node: {} received, stopping\n", stamp(), sig == SIGINT ? "SIGINT" : "SIGTERM");
+  fmt::print(stderr, "{} node: {} received, stopping\n", clock_stamp(), sig == SIGINT ? "SIGINT" : "SIGTERM");
   api.stop();
   server.stop();
   chain->close();
-  fmt::print(stderr, "{} node: stopped at height {}\n", stamp(), chain->tip().height);
+  fmt::print(stderr, "{} node: stopped at height {}\n", clock_stamp(), chain->tip().height);
   return kExitOk;
 }
 

@@ -21,6 +21,10 @@ struct UsageError : std::runtime_error {
 
 using Runner = std::function<int()>;
 
+// Local time of day, "HH:MM:SS", for the log lines of the long-running commands. Reentrant
+// (localtime_r): lines come from RPC, device and network threads.
+std::string clock_stamp();
+
 Runner add_hash(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_devices(CLI::App& app);
