@@ -5,11 +5,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "vectors.hpp"
 
 #include "tensority/core/hex.hpp"
 #include "tensority/kernels/cpu/backend.hpp"
@@ -30,10 +31,7 @@ using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 __extension__ using u128 = unsigned __int128;
 
-json examples() {
-  std::ifstream in(std::string(TENSORITY_TEST_DATA_DIR) + "/stratum_examples.json");
-  return json::parse(in);
-}
+const json& examples() { return test::stratum_examples(); }
 
 TEST(Hashrate, WindowsAreNaUntilCovered) {
   HashrateMeter m;

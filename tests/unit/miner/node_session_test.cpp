@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -17,6 +16,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
+
+#include "vectors.hpp"
 
 #include "tensority/core/hex.hpp"
 #include "tensority/miner/node_session.hpp"
@@ -32,10 +33,7 @@ using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-json examples() {
-  std::ifstream in(std::string(TENSORITY_TEST_DATA_DIR) + "/stratum_examples.json");
-  return json::parse(in);
-}
+const json& examples() { return test::stratum_examples(); }
 
 // One thread, one connection at a time is enough: the session's HTTP calls are sequential
 // and its websocket is handled on a thread of its own.

@@ -2,9 +2,10 @@
 // vectors of examples.json (computed with bytom's reference code) and the mainnet genesis.
 #include <gtest/gtest.h>
 
-#include <fstream>
 
 #include <nlohmann/json.hpp>
+
+#include "vectors.hpp"
 
 #include "tensority/core/hex.hpp"
 #include "tensority/kernels/cpu/backend.hpp"
@@ -20,10 +21,7 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-json examples() {
-  std::ifstream in(std::string(TENSORITY_TEST_DATA_DIR) + "/stratum_examples.json");
-  return json::parse(in);
-}
+const json& examples() { return test::stratum_examples(); }
 
 TEST(NonceSpace, RangesAreDisjointAndBelow2To63) {
   EXPECT_EQ(*session_nonce_start(0, 0), 0u);

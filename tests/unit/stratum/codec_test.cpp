@@ -1,8 +1,5 @@
 // The stratum codec against every captured and computed entry of tests/data/stratum_examples.json
 // (a copy of ../shared/stratum/examples.json), plus the malformed inputs a pool or miner may send.
-#include <cstdlib>
-#include <fstream>
-#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -12,6 +9,7 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/core/target.hpp"
 #include "tensority/stratum/codec.hpp"
+#include "vectors.hpp"
 
 namespace {
 
@@ -19,17 +17,7 @@ using json = nlohmann::json;
 using namespace tensority;
 using namespace tensority::stratum;
 
-const json& examples() {
-  static const json doc = [] {
-    const char* env = std::getenv("TENSORITY_TEST_DATA_DIR");
-    const std::string dir = env != nullptr && *env != '\0' ? env : TENSORITY_TEST_DATA_DIR;
-    const std::string path = dir + "/stratum_examples.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    return json::parse(in);
-  }();
-  return doc;
-}
+const json& examples() { return test::stratum_examples(); }
 
 const json& st() { return examples()["stratum"]; }
 
