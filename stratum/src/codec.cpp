@@ -178,7 +178,8 @@ core::Result<core::Target256> decode_target_field(std::string_view text) {
 }
 
 std::string target_field_for_difficulty(std::uint64_t difficulty) {
-  const core::BigInt target = (core::BigInt(1) << 256) / std::max<std::uint64_t>(difficulty, 2);
+  const std::uint64_t d = std::clamp<std::uint64_t>(difficulty, 2, kMaxFieldDifficulty);
+  const core::BigInt target = (core::BigInt(1) << 256) / d;
   const auto top = static_cast<std::uint32_t>(target >> 224);
   // The top 4 bytes, reversed: least significant first.
   const auto bytes = le_bytes(top);
@@ -207,7 +208,7 @@ Job make_job(std::string job_id, const core::BlockHeader& header, const core::Ha
   job.seed = seed;
   job.nonce_start = nonce_start;
   job.target_field = target_field_for_difficulty(difficulty);
-  const auto target = decode_target_field_big(job.target_field);  // never zero: D < 2^64
+  const auto target = decode_target_field_big(job.target_field);  // never zero: D <= 2^32
   job.share_target = core::Target256::from_big(*target);
   job.difficulty = difficulty_of_target(*target);
   return job;

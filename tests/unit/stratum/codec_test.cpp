@@ -343,6 +343,10 @@ TEST(StratumTarget, FieldVectorsBothWays) {
   }
   EXPECT_EQ(target_field_for_difficulty(0), "00000080");  // clamped to 2
   EXPECT_EQ(target_field_for_difficulty(1), "00000080");
+  // Above 2^32 the field would be all zero (no result could meet it): clamped to 2^32.
+  EXPECT_EQ(target_field_for_difficulty(kMaxFieldDifficulty), "01000000");
+  EXPECT_EQ(target_field_for_difficulty(std::uint64_t{1} << 40), "01000000");
+  EXPECT_TRUE(decode_target_field(make_job("1", core::BlockHeader{}, core::Hash{}, 0, ~std::uint64_t{0}).target_field).ok());
   // A full 32-byte field is the whole target.
   EXPECT_EQ(decode_target_field_big(std::string(64, 'f')).value(), (core::BigInt(1) << 256) - 1);
   EXPECT_EQ(decode_target_field_big("01").value(), core::BigInt(1) << 248);

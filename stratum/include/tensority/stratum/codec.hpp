@@ -59,8 +59,11 @@ core::Result<std::uint64_t> decode_submit_nonce(std::string_view text);
 // is refused (no result could ever qualify).
 core::Result<core::BigInt> decode_target_field_big(std::string_view text);
 core::Result<core::Target256> decode_target_field(std::string_view text);
+// The hardest difficulty the 4-byte field can say: above 2^32 the top 4 bytes of 2^256 / D
+// are all zero, a target no result meets.
+inline constexpr std::uint64_t kMaxFieldDifficulty = std::uint64_t{1} << 32;
 // Pool rule (btmcpool): floor(2^256 / D) as 32 big-endian bytes, the top 4 reversed, as
-// 8 lowercase hex chars. D is clamped to >= 2 (2^256 does not fit in 32 bytes).
+// 8 lowercase hex chars. D is clamped to 2..2^32 (2^256 does not fit in 32 bytes; see above).
 std::string target_field_for_difficulty(std::uint64_t difficulty);
 // About 2^256 / target, for display and statistics; 0 for a zero target.
 double difficulty_of_target(const core::BigInt& target);
@@ -77,7 +80,7 @@ struct Job {
 };
 bool operator==(const Job& a, const Job& b);
 
-// A job for the pool to send: target_field from the difficulty (clamped to >= 2) and
+// A job for the pool to send: target_field from the difficulty (clamped to 2..2^32) and
 // share_target decoded back from that field, which is what the miner will compare against.
 Job make_job(std::string job_id, const core::BlockHeader& header, const core::Hash& seed, std::uint64_t nonce_start,
              std::uint64_t difficulty);
