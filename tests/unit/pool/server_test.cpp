@@ -1,0 +1,348 @@
+// The stratum server over loopback: the B3 dialect as the Antpool capture and btmcpool have it
+// (examples.json), stale and unknown jobs, duplicates, limits, bans and the new-block
+// broadcast. Shares are really checked (Tensority on the CPU) by the pool's ShareProcessor;
+// only the store behind it is left out, so an accepted share is answered at once.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "vectors.hpp"
+
+#include "tensority/kernels/cpu/backend.hpp"
+#include "tensority/pool/accounting.hpp"
+#include "tensority/pool/server.hpp"
+#include "tensority/pool/share_processor.hpp"
+#include "tensority/stratum/codec.hpp"
+
+namespace tensority::pool {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const json& share_vectors() { return test::stratum_examples()["share_vectors"]; }
+const json& capture() { return test::stratum_examples()["stratum"]["antpool_capture"]; }
+
+// The share vector's block (mainnet height 17548) as node work.
+std::shared_ptr<Template> vector_template(std::uint64_t id, std::uint64_t first_of_block) {
+  auto job = stratum::decode_job(share_vectors()["job"]);
+  EXPECT_TRUE(job.ok());
+  auto t = std::make_shared<Template>();
+  t->id = id;
+  t->first_of_block = first_of_block;
+  t->header = job->header;
+  t->seed = job->seed;
+  t->network_difficulty = network_difficulty(job->header.bits);
+  return t;
+}
+
+std::shared_ptr<Template> next_block(const Template& prev, std::uint64_t id) {
+  auto t = std::make_shared<Template>(prev);
+  t->id = id;
+  t->first_of_block = id;
+  t->header.previous_block_id = core::block_id(prev.header);
+  t->header.height += 1;
+  return t;
+}
+
+// Accepts what the share check accepts, as the pool does before its store.
+class Checker {
+ public:
+  Checker()
+      : processor_(ProcessorOptions{1, 64}, kernels::cpu::make_host_hasher(kernels::cpu::shared_cache_store()),
+                   [this](const Submission& s, const ShareCheck& c, ShareProcessor::Done done) {
+                     {
+                       std::lock_guard lock(mutex_);
+                       accepted_.push_back(s);
+                     }
+                     SubmitResult r;
+                     r.verdict = SubmitVerdict::accepted;
+                     r.block = c.verdict == ShareVerdict::block;
+                     done(r);
+                   }) {}
+  ShareProcessor& processor() { return processor_; }
+  std::vector<Submission> accepted() {
+    std::lock_guard lock(mutex_);
+    return accepted_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Submission> accepted_;
+  ShareProcessor processor_;
+};
+
+struct ServerFixture {
+  explicit ServerFixture(ServerOptions o = defaults()) : server(o, checker.processor(), [](bool, const std::string&) {}) {
+    server.publish(vector_template(1, 1), true);
+    auto p = server.start();
+    EXPECT_TRUE(p.ok()) << (p ? "" : p.error());
+    port = p ? *p : 0;
+  }
+  static ServerOptions defaults() {
+    ServerOptions o;
+    o.bind_address = "127.0.0.1";
+    o.port = 0;
+    o.threads = 2;
+    o.instance = 3;
+    o.vardiff.start = 256;  // target field 00000001, the share vector's
+    o.vardiff.min = 2;
+    o.ban_min_submits = 1000;
+    return o;
+  }
+  Checker checker;
+  StratumServer server;
+  std::uint16_t port = 0;
+};
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    timeval tv{5, 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  void send(const std::string& line) { asio::write(socket_, asio::buffer(line)); }
+  void send(const json& j) { send(j.dump() + "\n"); }
+  // The next line, or nothing when the server closed the connection (or 5 s passed).
+  std::optional<json> read() {
+    boost::system::error_code ec;
+    asio::read_until(socket_, buffer_, '\n', ec);
+    if (ec) return std::nullopt;
+    std::istream in(&buffer_);
+    std::string line;
+    std::getline(in, line);
+    return json::parse(line);
+  }
+  // The reply with this id, skipping pushes (kept for next_push).
+  json reply(int id) {
+    for (;;) {
+      auto m = read();
+      if (!m) return json();
+      if (m->contains("id") && (*m)["id"] == id) return *m;
+      pushes_.push_back(*m);
+    }
+  }
+  std::optional<json> next_push() {
+    if (!pushes_.empty()) {
+      json j = pushes_.front();
+      pushes_.erase(pushes_.begin());
+      return j;
+    }
+    return read();
+  }
+  bool closed() {
+    auto m = read();
+    return !m.has_value();
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  asio::streambuf buffer_;
+  std::vector<json> pushes_;
+};
+
+const std::string kLogin = "sm1qaddress0.rig1";
+
+json login(Client& c, const std::string& user = kLogin) {
+  c.send(json{{"id", 1}, {"method", "login"}, {"params", {{"login", user}, {"pass", "x"}, {"agent", "bmminer/2.0.0"}}}});
+  return c.reply(1);
+}
+
+json submit(Client& c, int id, const std::string& job_id, const std::string& nonce, const std::string& user = kLogin) {
+  c.send(json{{"id", id}, {"method", "submit"}, {"params", {{"id", user}, {"job_id", job_id}, {"nonce", nonce}}}});
+  return c.reply(id);
+}
+
+int error_code_of(const json& reply) { return reply["error"].is_object() ? reply["error"]["code"].get<int>() : 0; }
+
+TEST(JobLineRenderer, WritesExactlyWhatTheCodecWrites) {
+  auto t = vector_template(1, 1);
+  const JobLineRenderer r(*t);
+  for (std::uint64_t d : {2ull, 256ull, 65537ull, 100000ull, 1ull << 32}) {
+    const auto job = stratum::make_job("9876543210", t->header, t->seed, 0x0300000500000000ull, d);
+    EXPECT_EQ(r.render(job.job_id, job.nonce_start, job.target_field), stratum::job_notification(job)) << d;
+  }
+}
+
+// The Antpool capture's message shapes, replayed: what an Antminer B3 sends, and what it
+// must get back, key for key.
+TEST(StratumServer, AnswersTheB3CaptureShapes) {
+  ServerFixture f;
+  Client c(f.port);
+  json request = capture()["login_request"];  // no "jsonrpc", agent bmminer/2.0.0
+  request["params"]["login"] = kLogin;
+  c.send(request);
+  const json reply = c.reply(1);
+  const json& want = capture()["login_response"];
+  ASSERT_TRUE(reply.contains("result")) << reply.dump();
+  EXPECT_EQ(reply["jsonrpc"], "2.0");
+  EXPECT_TRUE(reply["error"].is_null());
+  EXPECT_EQ(reply["result"]["status"], "OK");
+  EXPECT_EQ(reply["result"]["id"], kLogin);  // echoed, as Antpool echoes "antminer_1"
+  for (const auto& [key, value] : want["result"]["job"].items()) {
+    ASSERT_TRUE(reply["result"]["job"].contains(key)) << key;
+    ASSERT_TRUE(reply["result"]["job"][key].is_string()) << key;
+    // job_id is decimal of any width up to 2^63 (btmcpool's are random u64s); the rest are fixed-width hex.
+    if (key != "job_id") EXPECT_EQ(reply["result"]["job"][key].get<std::string>().size(), value.get<std::string>().size()) << key;
+  }
+  EXPECT_EQ(reply["result"]["job"].size(), want["result"]["job"].size());
+  auto job = stratum::decode_job(reply["result"]["job"]);
+  ASSERT_TRUE(job.ok()) << job.error();
+  EXPECT_EQ(job->target_field, "00000001");
+  EXPECT_EQ(job->nonce_start >> 56, 3u);  // instance 3 in the high bits
+  EXPECT_EQ(job->nonce_start & 0xffffffffu, 0u);
+
+  // The share vector's accepted nonce, in the capture's submit shape (no jsonrpc, with result).
+  const json& share = share_vectors()["cases"][1];
+  json s = capture()["submit_request"];
+  s["params"]["id"] = kLogin;
+  s["params"]["job_id"] = job->job_id;
+  s["params"]["nonce"] = share["nonce_submit_hex"];
+  s["params"]["result"] = share["tensority_result"];
+  c.send(s);
+  const json ok = c.reply(3);
+  EXPECT_EQ(ok, capture()["submit_response_ok"]) << ok.dump();
+
+  // A low-difficulty nonce: an error object with a code and a message.
+  s["id"] = 41;
+  s["params"]["nonce"] = share_vectors()["cases"][0]["nonce_submit_hex"];
+  s["params"].erase("result");
+  c.send(s);
+  const json low = c.reply(41);
+  EXPECT_TRUE(low["result"].is_null());
+  EXPECT_EQ(error_code_of(low), stratum::kErrLowDifficultyShare);
+  EXPECT_TRUE(low["error"]["message"].is_string());
+
+  // getjob and keepalived (the recommended extensions) in their shapes.
+  json g = test::stratum_examples()["stratum"]["recommended_extensions"]["getjob_request"];
+  g["params"]["id"] = kLogin;
+  c.send(g);
+  const json gj = c.reply(4);
+  EXPECT_TRUE(stratum::decode_job(gj["result"]).ok()) << gj.dump();
+  json k = test::stratum_examples()["stratum"]["recommended_extensions"]["keepalived_request"];
+  k["params"]["id"] = kLogin;
+  c.send(k);
+  EXPECT_EQ(c.reply(5), test::stratum_examples()["stratum"]["recommended_extensions"]["keepalived_response"]);
+  ASSERT_EQ(f.checker.accepted().size(), 1u);
+  EXPECT_EQ(f.checker.accepted()[0].address, "sm1qaddress0");
+  EXPECT_EQ(f.checker.accepted()[0].worker, "rig1");
+}
+
+TEST(StratumServer, AShortNonceTakesTheSessionsHighBits) {
+  ServerFixture f;
+  Client c(f.port);
+  const json r = login(c);
+  auto job = stratum::decode_job(r["result"]["job"]);
+  ASSERT_TRUE(job.ok());
+  // 8 hex digits, as in the Antpool doc: the pool ORs in the range's high bits. Whatever the
+  // verdict, the share checked is the one inside this session's range.
+  submit(c, 2, job->job_id, "000000b9");
+  EXPECT_EQ(f.server.counters().out_of_range, 0u);
+  EXPECT_EQ(f.server.counters().low_difficulty + f.server.counters().accepted, 1u);
+}
+
+TEST(StratumServer, RefusesWhatTheDialectForbids) {
+  ServerFixture f;
+  Client c(f.port);
+  // Before login.
+  EXPECT_EQ(error_code_of(submit(c, 2, "1", "00")), stratum::kErrUnauthorizedWorker);
+  // Not an address.
+  EXPECT_EQ(error_code_of(login(c, "antminer_1!")), stratum::kErrInvalidAuthorizeFormat);
+  const json r = login(c);
+  ASSERT_TRUE(r["error"].is_null()) << r.dump();
+  EXPECT_EQ(error_code_of(login(c)), stratum::kErrMultipleAuthorization);
+  const std::string job_id = r["result"]["job"]["job_id"];
+  EXPECT_EQ(error_code_of(submit(c, 3, "12345", "00002000000000b9")), stratum::kErrJobNotFound);
+  EXPECT_EQ(error_code_of(submit(c, 4, job_id, "xyz")), stratum::kErrInvalidSubmitFormat);
+  EXPECT_EQ(error_code_of(submit(c, 5, job_id, "00002000000000b9", "someone.else")), stratum::kErrUnauthorizedWorker);
+  c.send(json{{"id", 6}, {"method", "mining.subscribe"}, {"params", json::array()}});
+  EXPECT_EQ(error_code_of(c.reply(6)), stratum::kErrUnsupportedMethod);
+  // Malformed JSON: an error, and the session stays.
+  c.send(std::string("{\"id\":7,\"method\":\n"));
+  auto bad = c.read();
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(error_code_of(*bad), stratum::kErrUnknown);
+  // The same share twice: the second is a duplicate.
+  EXPECT_TRUE(submit(c, 8, job_id, "00002000000000b9")["error"].is_null());
+  EXPECT_EQ(error_code_of(submit(c, 9, job_id, "00002000000000b9")), stratum::kErrDuplicateShare);
+  EXPECT_EQ(error_code_of(submit(c, 10, job_id, "00002000000000d5")), 0);
+  const auto counters = f.server.counters();
+  EXPECT_EQ(counters.accepted, 2u);
+  EXPECT_EQ(counters.duplicate, 1u);
+  EXPECT_EQ(counters.malformed, 2u);  // the bad nonce and the bad line
+}
+
+TEST(StratumServer, NewBlockReachesEverySessionAndOldJobsGoStale) {
+  ServerFixture f;
+  Client a(f.port), b(f.port);
+  const std::string job_a = login(a)["result"]["job"]["job_id"];
+  login(b, "sm1qother.w");
+  auto first = vector_template(1, 1);
+  f.server.publish(next_block(*first, 2), true);
+  for (Client* c : {&a, &b}) {
+    auto push = c->next_push();
+    ASSERT_TRUE(push.has_value());
+    EXPECT_EQ((*push)["method"], "job");
+    EXPECT_EQ((*push)["params"]["previous_block_hash"], stratum::encode_hash(core::block_id(first->header)));
+  }
+  const json stale = submit(a, 2, job_a, "00002000000000b9");
+  EXPECT_EQ(error_code_of(stale), stratum::kErrJobNotFound);
+  EXPECT_EQ(stale["error"]["message"], "Block expired");
+  EXPECT_EQ(f.server.counters().stale, 1u);
+  EXPECT_EQ(f.server.counters().broadcasts, 1u);
+}
+
+TEST(StratumServer, ClosesFloodsAndBansInvalidSubmitters) {
+  ServerOptions o = ServerFixture::defaults();
+  o.max_line = 600;
+  o.ban_min_submits = 4;
+  o.ban_invalid_ratio = 0.5;
+  o.ban_duration = 60s;
+  ServerFixture f(o);
+  {
+    Client flood(f.port);
+    flood.send(std::string(700, 'x'));
+    EXPECT_TRUE(flood.closed());
+  }
+  Client c(f.port);
+  const std::string job_id = login(c)["result"]["job"]["job_id"];
+  // Four low-difficulty nonces in a row (each really hashed): banned on the fourth.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(error_code_of(submit(c, 10 + i, job_id, "000020000000000" + std::to_string(i))),
+              stratum::kErrLowDifficultyShare);
+  }
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(f.server.counters().bans, 1u);
+  // The IP is banned too: a new connection is closed at once.
+  Client again(f.port);
+  EXPECT_TRUE(again.closed());
+}
+
+TEST(StratumServer, SubmitRateIsLimited) {
+  ServerOptions o = ServerFixture::defaults();
+  o.submit_rate = 0.01;
+  o.submit_burst = 2;
+  ServerFixture f(o);
+  Client c(f.port);
+  const std::string job_id = login(c)["result"]["job"]["job_id"];
+  EXPECT_NE(error_code_of(submit(c, 2, job_id, "0000200000000001")), stratum::kErrGeneric);
+  EXPECT_NE(error_code_of(submit(c, 3, job_id, "0000200000000002")), stratum::kErrGeneric);
+  const json limited = submit(c, 4, job_id, "0000200000000003");
+  EXPECT_EQ(error_code_of(limited), stratum::kErrGeneric);
+  EXPECT_EQ(f.server.counters().rate_limited, 1u);
+}
+
+}  // namespace
+}  // namespace tensority::pool
