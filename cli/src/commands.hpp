@@ -31,5 +31,6 @@ Runner add_devices(CLI::App& app);
 Runner add_node(CLI::App& app);
 Runner add_wallet(CLI::App& app);
 Runner add_mine(CLI::App& app);
+Runner add_pool(CLI::App& app);
 
 }  // namespace tensority::cli

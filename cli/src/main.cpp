@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   const Runner node = add_node(app);
   const Runner wallet = add_wallet(app);
   const Runner mine = add_mine(app);
+  const Runner pool = add_pool(app);
 
   try {
     app.parse(argc, argv);
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("node")) return node();
     if (app.got_subcommand("wallet")) return wallet();
     if (app.got_subcommand("mine")) return mine();
+    if (app.got_subcommand("pool")) return pool();
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tensority: error: %s\n", e.what());
     return kExitUsage;
