@@ -633,10 +633,8 @@ void StratumServer::Impl::schedule_sweep(Worker& w) {
   w.sweep.async_wait([this, &w](error_code ec) {
     if (ec || stopped) return;
     const auto now = Clock::now();
-    std::vector<std::shared_ptr<Session>> all;
-    all.reserve(w.sessions.size());
-    for (auto& [id, s] : w.sessions) all.push_back(s);
-    for (auto& s : all) s->sweep(now);
+    // Safe to walk the table itself: a session that closes leaves it later, in a posted handler.
+    for (auto& [id, s] : w.sessions) s->sweep(now);
     schedule_sweep(w);
   });
 }

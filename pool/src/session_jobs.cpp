@@ -22,10 +22,11 @@ SessionJobs::Lookup SessionJobs::find(std::string_view job_id, std::uint64_t old
 
 JobIds::JobIds() {
   std::random_device rd;
-  // 2^62 ids of room below 2^63 before wrapping, at any start in the lower half.
-  next_ = ((std::uint64_t{rd()} << 32) ^ rd()) & ((std::uint64_t{1} << 62) - 1);
+  next_ = ((std::uint64_t{rd()} << 32) ^ rd()) % kJobIdSpan;
 }
 
-std::string JobIds::next() { return std::to_string(next_++ & ((std::uint64_t{1} << 63) - 1)); }
+// At most 12 digits: short enough to live inside std::string without a heap allocation,
+// which a broadcast to 10,000 sessions notices; 10^12 ids before wrapping.
+std::string JobIds::next() { return std::to_string(next_++ % kJobIdSpan); }
 
 }  // namespace tensority::pool

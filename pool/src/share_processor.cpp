@@ -1,5 +1,8 @@
 #include "tensority/pool/share_processor.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace tensority::pool {
@@ -53,6 +56,9 @@ std::size_t ShareProcessor::queued() const {
 }
 
 void ShareProcessor::run() {
+  // Checks are bulk work; the I/O threads' job broadcasts are what must not wait. A nicer
+  // thread yields the core to them when both want it (Linux: nice is per thread).
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   for (;;) {
     std::pair<Submission, Done> item;
     {

@@ -42,9 +42,11 @@ class SessionJobs {
 };
 
 // Job ids: decimal, unique within a pool instance, from a random start so ids of a restarted
-// pool do not match what miners still hold (btmcpool uses random u64 ids; kept below 2^63).
+// pool do not match what miners still hold. Below 10^12 (Antpool's were 4-6 digits,
+// btmcpool's random u64s).
 class JobIds {
  public:
+  static constexpr std::uint64_t kJobIdSpan = 1'000'000'000'000;
   JobIds();
   std::string next();
 
