@@ -9,6 +9,7 @@
 
 #include "tensority/core/hex.hpp"
 #include "tensority/kernels/cpu/backend.hpp"
+#include "tensority/pool/check_hasher.hpp"
 #include "tensority/pool/nonce_space.hpp"
 #include "tensority/pool/session_jobs.hpp"
 #include "tensority/pool/share_check.hpp"
@@ -188,6 +189,31 @@ TEST(JobIds, DecimalUniqueAndBelow2To63) {
   for (char c : a) EXPECT_TRUE(c >= '0' && c <= '9');
   // Another pool instance (or a restart) starts elsewhere.
   EXPECT_NE(JobIds().next(), a);
+}
+
+// --check-device: a device of the device layer gives the share vectors' results, and an
+// unknown one is a clear error. OpenCL runs on PoCL in CI; skipped where no device is built in.
+TEST(CheckHasher, ADeviceHashesTheShareVectorsLikeTheCpu) {
+  const auto cpu = make_check_hasher("cpu", {});
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_FALSE(cpu->serial);
+  const auto missing = make_check_hasher("cuda:99", {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find("--check-device"), std::string::npos) << missing.error();
+
+  const auto device = make_check_hasher("opencl:0:0", [](const std::string& w) { ADD_FAILURE() << w; });
+  if (!device) GTEST_SKIP() << "no OpenCL device: " << device.error();
+  EXPECT_TRUE(device->serial);
+  const json ex = examples()["share_vectors"];
+  const auto job = stratum::decode_job(ex["job"]);
+  ASSERT_TRUE(job.ok());
+  for (const auto& c : ex["cases"]) {
+    core::BlockHeader h = job->header;
+    h.nonce = c["nonce_u64"].get<std::uint64_t>();
+    const core::Hash id = core::block_id(h);
+    EXPECT_EQ(core::to_hex(device->hash(job->seed, id)), c["tensority_result"].get<std::string>());
+    EXPECT_EQ(device->hash(job->seed, id), cpu->hash(job->seed, id));
+  }
 }
 
 }  // namespace
