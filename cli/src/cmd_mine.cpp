@@ -92,12 +92,7 @@ int run_mine(MineArgs& a) {
     std::fflush(stderr);
   };
 
-  // Signals are taken by sigtimedwait below, so every thread started from here on has them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const StopSignals stop;  // before any thread starts: they all inherit the blocked signals
 
   const std::string agent = std::string("tensority/") + TENSORITY_VERSION;
   std::vector<miner::UpstreamSpec> upstreams;
@@ -158,13 +153,8 @@ int run_mine(MineArgs& a) {
     }
     auto wake = std::min(next_status, now + std::chrono::milliseconds(500));
     if (timed) wake = std::min(wake, end);
-    const auto wait = std::max(std::chrono::nanoseconds(1'000'000), wake - Clock::now());
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
-    const int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig == SIGINT || sig == SIGTERM) {
-      why = sig == SIGINT ? "SIGINT received" : "SIGTERM received";
+    if (std::string s = stop.wait_until(wake); !s.empty()) {
+      why = std::move(s);
       break;
     }
   }

@@ -90,12 +90,7 @@ int run_node(const NodeArgs& a) {
   const std::string token = read_token(a);
   const std::uint16_t port = a.rpc_port >= 0 ? static_cast<std::uint16_t>(a.rpc_port) : params.rpc_port;
 
-  // Signals are taken by sigwait below, so every thread started from here on has them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const StopSignals stop;  // before any thread starts: they all inherit the blocked signals
 
   auto chain = open_chain(a, params, true);
   node::Mempool mempool(*chain);
@@ -134,9 +129,8 @@ int run_node(const NodeArgs& a) {
              mining_program.empty() ? "; no --mining-address, so get-work is off" : "");
   std::fflush(stderr);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  fmt::print(stderr, "{} node: {} received, stopping\n", clock_stamp(), sig == SIGINT ? "SIGINT" : "SIGTERM");
+  const std::string why = stop.wait();
+  fmt::print(stderr, "{} node: {}, stopping\n", clock_stamp(), why);
   api.stop();
   server.stop();
   chain->close();

@@ -1,5 +1,6 @@
 // tensority pool: a stratum server for Antminer B3s, GPU rigs and `tensority mine`, with share
 // checks, vardiff, PPLNS/PPS/SOLO accounting, payouts, SQLite/PostgreSQL storage and an API.
+#include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -8,8 +9,6 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
-
-#include <fmt/core.h>
 
 #include "commands.hpp"
 #include "tensority/config/schema.hpp"
@@ -45,11 +44,12 @@ std::string status_line(pool::Pool& p) {
   const auto s = p.stats();
   const auto n = p.network();
   const auto& c = s.server;
-  return fmt::format("sessions {} | hashrate 1m/5m/1h {} {} {} | accepted {} rejected {} stale {} | blocks {} | "
-                     "height {} diff {}",
-                     c.logged_in, rate(s.hashrate.m1), rate(s.hashrate.m5), rate(s.hashrate.h1), c.accepted,
-                     c.low_difficulty + c.duplicate + c.wrong_result + c.unknown_job, c.stale, s.blocks_submitted,
-                     n.height, n.difficulty);
+  return fmt::format(
+      "sessions {} | hashrate 1m/5m/1h {} {} {} | accepted {} rejected {} stale {} | blocks {} | "
+      "height {} diff {}",
+      c.logged_in, rate(s.hashrate.m1), rate(s.hashrate.m5), rate(s.hashrate.h1), c.accepted,
+      c.low_difficulty + c.duplicate + c.wrong_result + c.unknown_job, c.stale, s.blocks_submitted, n.height,
+      n.difficulty);
 }
 
 int run_pool(PoolArgs& a) {
@@ -73,11 +73,7 @@ int run_pool(PoolArgs& a) {
     std::fflush(stderr);
   };
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const StopSignals stop;  // before any thread starts: they all inherit the blocked signals
   signal(SIGPIPE, SIG_IGN);
 
   // Every session is a descriptor: take all the process may have.
@@ -87,8 +83,10 @@ int run_pool(PoolArgs& a) {
     setrlimit(RLIMIT_NOFILE, &files);
   }
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < c.server.max_sessions + 64) {
-    log(LogLevel::warn, "pool", fmt::format("this process may open {} files: at most about {} sessions (raise ulimit -n for "
-                                            "--max-sessions {})", files.rlim_cur, files.rlim_cur - 64, c.server.max_sessions));
+    log(LogLevel::warn, "pool",
+        fmt::format("this process may open {} files: at most about {} sessions (raise ulimit -n for "
+                    "--max-sessions {})",
+                    files.rlim_cur, files.rlim_cur - 64, c.server.max_sessions));
   }
 
   pool::Pool p(c, log, TENSORITY_VERSION);
@@ -122,13 +120,8 @@ int run_pool(PoolArgs& a) {
     }
     auto wake = std::min(next_status, now + std::chrono::milliseconds(500));
     if (timed) wake = std::min(wake, end);
-    const auto wait = std::max(std::chrono::nanoseconds(1'000'000), wake - Clock::now());
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
-    const int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig == SIGINT || sig == SIGTERM) {
-      why = sig == SIGINT ? "SIGINT received" : "SIGTERM received";
+    if (std::string s = stop.wait_until(wake); !s.empty()) {
+      why = std::move(s);
       break;
     }
   }
@@ -145,7 +138,8 @@ Runner add_pool(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "pool",
       "Run a stratum pool for B3 ASICs, GPU rigs and `tensority mine`: --node URL (a node with --mining-address set "
-      "to the pool wallet), --stratum-port N, --api-port N, --data-dir DIR; settings also from a YAML file (--config FILE)");
+      "to the pool wallet), --stratum-port N, --api-port N, --data-dir DIR; settings also from a YAML file (--config "
+      "FILE)");
   args->binding = std::make_unique<config::CliBinding>(args->schema, *sub);
   sub->add_flag("--example-config", args->example_config, "print a commented YAML config with every setting and exit");
   return [args] { return run_pool(*args); };
