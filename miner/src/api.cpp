@@ -23,20 +23,6 @@ json device_json(const DeviceStats& d) {
           {"shares", shares_json(d.shares)}};
 }
 
-// Prometheus label values escape backslash, quote and newline.
-std::string label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string summary_json(const MinerStats& s, const std::string& version) {
@@ -79,10 +65,12 @@ std::string prometheus_text(const MinerStats& s) {
     }
   };
   rates("", s.rates);
-  for (const auto& d : s.devices) rates(fmt::format("device=\"{}\",", label(d.id)), d.rates);
+  for (const auto& d : s.devices) rates(fmt::format("device=\"{}\",", net::prometheus_label(d.id)), d.rates);
   family("tensority_miner_hashes_total", "counter", "Hashes computed.");
   out += fmt::format("tensority_miner_hashes_total {}\n", s.hashes);
-  for (const auto& d : s.devices) out += fmt::format("tensority_miner_hashes_total{{device=\"{}\"}} {}\n", label(d.id), d.hashes);
+  for (const auto& d : s.devices) {
+    out += fmt::format("tensority_miner_hashes_total{{device=\"{}\"}} {}\n", net::prometheus_label(d.id), d.hashes);
+  }
   family("tensority_miner_shares_total", "counter", "Solutions by verdict (dropped: stale before sending).");
   auto shares = [&](const std::string& labels, const ShareCounts& c) {
     const std::pair<const char*, std::uint64_t> kinds[] = {{"accepted", c.accepted}, {"rejected", c.rejected},
@@ -91,11 +79,12 @@ std::string prometheus_text(const MinerStats& s) {
     for (const auto& [k, v] : kinds) out += fmt::format("tensority_miner_shares_total{{{}result=\"{}\"}} {}\n", labels, k, v);
   };
   shares("", s.shares);
-  for (const auto& d : s.devices) shares(fmt::format("device=\"{}\",", label(d.id)), d.shares);
+  for (const auto& d : s.devices) shares(fmt::format("device=\"{}\",", net::prometheus_label(d.id)), d.shares);
   family("tensority_miner_hardware_errors_total", "counter", "Device results the host could not reproduce.");
   out += fmt::format("tensority_miner_hardware_errors_total {}\n", s.shares.hardware_errors);
   for (const auto& d : s.devices) {
-    out += fmt::format("tensority_miner_hardware_errors_total{{device=\"{}\"}} {}\n", label(d.id), d.shares.hardware_errors);
+    out += fmt::format("tensority_miner_hardware_errors_total{{device=\"{}\"}} {}\n", net::prometheus_label(d.id),
+                       d.shares.hardware_errors);
   }
   family("tensority_miner_blocks_total", "counter", "Blocks found and accepted (solo).");
   out += fmt::format("tensority_miner_blocks_total {}\n", s.shares.blocks);

@@ -639,4 +639,18 @@ void HttpServer::stop() { impl_->server.stop(); }
 std::uint16_t HttpServer::port() const { return impl_->server.port(); }
 std::size_t HttpServer::connection_count() const { return impl_->server.connection_count(); }
 
+std::string prometheus_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace tensority::net

@@ -72,6 +72,10 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// A Prometheus label value as the text format wants it: backslash, double quote and newline
+// escaped. Shared by every /metrics endpoint.
+std::string prometheus_label(std::string_view value);
+
 struct Url {
   std::string scheme;  // "http"
   std::string host;
