@@ -12,9 +12,12 @@ __extension__ using u128 = unsigned __int128;  // amount x difficulty needs 128 
 
 std::string_view scheme_name(Scheme scheme) {
   switch (scheme) {
-    case Scheme::pplns: return "pplns";
-    case Scheme::pps: return "pps";
-    case Scheme::solo: return "solo";
+    case Scheme::pplns:
+      return "pplns";
+    case Scheme::pps:
+      return "pps";
+    case Scheme::solo:
+      return "solo";
   }
   return "pplns";
 }
@@ -68,7 +71,7 @@ std::vector<Credit> pplns_credits(std::uint64_t reward, std::span<const AddressD
     parts.push_back(Part{out.size() - 1, scaled % total});
     given += amount;
   }
-  // Largest remainders first, then the larger contributor, then the address: deterministic.
+  // Largest remainders first, then by address: deterministic.
   std::sort(parts.begin(), parts.end(), [&](const Part& a, const Part& b) {
     if (a.remainder != b.remainder) return a.remainder > b.remainder;
     return out[a.index].address < out[b.index].address;

@@ -1,6 +1,7 @@
 #include "tensority/pool/api.hpp"
 
 #include <fmt/core.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tensority/pool/pool.hpp"
@@ -95,19 +96,6 @@ std::size_t limit_of(const std::map<std::string, std::string, std::less<>>& q, s
   }
 }
 
-std::string label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 std::string metrics_text(const PoolStats& s, const NetworkStats& n, const std::vector<WorkerStats>& workers) {
   std::string out;
   auto family = [&](const char* name, const char* type, const char* help) {
@@ -117,7 +105,8 @@ std::string metrics_text(const PoolStats& s, const NetworkStats& n, const std::v
     out += labels.empty() ? fmt::format("{} {}\n", name, v) : fmt::format("{}{{{}}} {}\n", name, labels, v);
   };
   family("tensority_pool_hashrate", "gauge", "Pool hashrate from accepted share difficulty, hashes per second.");
-  const std::pair<const char*, double> windows[] = {{"1m", s.hashrate.m1}, {"5m", s.hashrate.m5}, {"1h", s.hashrate.h1}, {"1d", s.hashrate.d1}};
+  const std::pair<const char*, double> windows[] = {
+      {"1m", s.hashrate.m1}, {"5m", s.hashrate.m5}, {"1h", s.hashrate.h1}, {"1d", s.hashrate.d1}};
   for (const auto& [w, v] : windows) value("tensority_pool_hashrate", v, fmt::format("window=\"{}\"", w));
   family("tensority_pool_sessions", "gauge", "Open stratum sessions.");
   value("tensority_pool_sessions", static_cast<double>(s.server.sessions));
@@ -128,11 +117,16 @@ std::string metrics_text(const PoolStats& s, const NetworkStats& n, const std::v
   family("tensority_pool_workers", "gauge", "Workers with shares in the last hour.");
   value("tensority_pool_workers", static_cast<double>(s.workers));
   family("tensority_pool_submits_total", "counter", "Submits by verdict since start.");
-  const std::pair<const char*, std::uint64_t> verdicts[] = {
-      {"accepted", s.server.accepted},         {"low_difficulty", s.server.low_difficulty}, {"duplicate", s.server.duplicate},
-      {"wrong_result", s.server.wrong_result}, {"stale", s.server.stale},                   {"unknown_job", s.server.unknown_job},
-      {"rate_limited", s.server.rate_limited}, {"busy", s.server.busy}};
-  for (const auto& [k, v] : verdicts) value("tensority_pool_submits_total", static_cast<double>(v), fmt::format("verdict=\"{}\"", k));
+  const std::pair<const char*, std::uint64_t> verdicts[] = {{"accepted", s.server.accepted},
+                                                            {"low_difficulty", s.server.low_difficulty},
+                                                            {"duplicate", s.server.duplicate},
+                                                            {"wrong_result", s.server.wrong_result},
+                                                            {"stale", s.server.stale},
+                                                            {"unknown_job", s.server.unknown_job},
+                                                            {"rate_limited", s.server.rate_limited},
+                                                            {"busy", s.server.busy}};
+  for (const auto& [k, v] : verdicts)
+    value("tensority_pool_submits_total", static_cast<double>(v), fmt::format("verdict=\"{}\"", k));
   family("tensority_pool_malformed_lines_total", "counter", "Lines that were not valid requests.");
   value("tensority_pool_malformed_lines_total", static_cast<double>(s.server.malformed));
   family("tensority_pool_connections_total", "counter", "Connections accepted since start.");
@@ -143,7 +137,8 @@ std::string metrics_text(const PoolStats& s, const NetworkStats& n, const std::v
   value("tensority_pool_bans_total", static_cast<double>(s.server.bans));
   family("tensority_pool_jobs_sent_total", "counter", "Jobs sent to sessions.");
   value("tensority_pool_jobs_sent_total", static_cast<double>(s.server.jobs_sent));
-  family("tensority_pool_broadcast_seconds", "gauge", "Time the last new-block broadcast took to reach every session's queue.");
+  family("tensority_pool_broadcast_seconds", "gauge",
+         "Time the last new-block broadcast took to reach every session's queue.");
   value("tensority_pool_broadcast_seconds", s.server.last_broadcast_ms / 1000.0);
   family("tensority_pool_share_checks_total", "counter", "Tensority share checks done.");
   value("tensority_pool_share_checks_total", static_cast<double>(s.checks));
@@ -158,8 +153,9 @@ std::string metrics_text(const PoolStats& s, const NetworkStats& n, const std::v
   value("tensority_pool_height", static_cast<double>(n.height));
   family("tensority_pool_worker_hashrate", "gauge", "Worker hashrate over 5 minutes, hashes per second.");
   for (const auto& w : workers) {
-    value("tensority_pool_worker_hashrate", w.hashrate.m5,
-          fmt::format("address=\"{}\",worker=\"{}\"", label(w.address), label(w.worker)));
+    value(
+        "tensority_pool_worker_hashrate", w.hashrate.m5,
+        fmt::format("address=\"{}\",worker=\"{}\"", net::prometheus_label(w.address), net::prometheus_label(w.worker)));
   }
   return out;
 }
@@ -177,7 +173,8 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view tar
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    out[decode_component(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : decode_component(pair.substr(eq + 1));
+    out[decode_component(pair.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : decode_component(pair.substr(eq + 1));
   }
   return out;
 }
@@ -268,8 +265,10 @@ core::Result<std::uint16_t> PoolApi::start() {
       auto& m = by[w.address];
       if (m.is_null()) m = {{"address", w.address}, {"hashrate", hashrates({})}, {"workers", 0}, {"online", 0}};
       for (const char* k : {"1m", "5m", "1h", "1d"}) {
-        const double add = std::string(k) == "1m" ? w.hashrate.m1 : std::string(k) == "5m" ? w.hashrate.m5
-                           : std::string(k) == "1h" ? w.hashrate.h1 : w.hashrate.d1;
+        const double add = std::string(k) == "1m"   ? w.hashrate.m1
+                           : std::string(k) == "5m" ? w.hashrate.m5
+                           : std::string(k) == "1h" ? w.hashrate.h1
+                                                    : w.hashrate.d1;
         m["hashrate"][k] = m["hashrate"][k].get<double>() + add;
       }
       m["workers"] = m["workers"].get<int>() + 1;
@@ -306,8 +305,12 @@ core::Result<std::uint16_t> PoolApi::start() {
       for (const auto& i : p.items) {
         if (i.address == address) amount += i.amount;
       }
-      pays.push_back({{"payout", p.id}, {"status", payout_status_name(p.status)}, {"tx_id", p.tx_id}, {"amount", amount},
-                      {"created_ms", p.created_ms}, {"confirmed_height", p.confirmed_height ? json(*p.confirmed_height) : json(nullptr)}});
+      pays.push_back({{"payout", p.id},
+                      {"status", payout_status_name(p.status)},
+                      {"tx_id", p.tx_id.empty() ? json(nullptr) : json(p.tx_id)},
+                      {"amount", amount},
+                      {"created_ms", p.created_ms},
+                      {"confirmed_height", p.confirmed_height ? json(*p.confirmed_height) : json(nullptr)}});
     }
     json j = balance_json(*balance);
     j["address"] = address;

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tensority/core/block_header.hpp"
+#include "tensority/core/hex.hpp"
+
 #include "tensority/wallet/wallet.hpp"
 
 namespace tensority::pool {
@@ -35,10 +38,20 @@ core::Result<std::optional<std::string>> RpcChainView::main_hash_at(std::uint64_
   auto tip = tip_height();
   if (!tip) return R::failure(tip.error());
   if (height > *tip) return std::optional<std::string>{};
-  auto data = call(rpc_, "get-block-hash", json{{"block_height", height}});
+  // get-block-header by height, then the header's own ID: bytomd's get-block-hash ignores a
+  // height and answers the tip, so it cannot say which block is at a height on both nodes.
+  auto data = call(rpc_, "get-block-header", json{{"block_height", height}});
   if (!data) return R::failure(data.error());
-  if (!data->is_object() || !(*data)["block_hash"].is_string()) return R::failure("get-block-hash: no block_hash");
-  return std::optional<std::string>((*data)["block_hash"].get<std::string>());
+  if (!data->is_object() || !(*data)["block_header"].is_string()) return R::failure("get-block-header: no block_header");
+  auto raw = core::from_hex((*data)["block_header"].get<std::string>());
+  if (!raw) return R::failure("get-block-header: " + raw.error());
+  auto header = core::parse_header(*raw);
+  if (!header) return R::failure("get-block-header: " + header.error());
+  if (header->header.height != height) {
+    return R::failure("get-block-header: asked for height " + std::to_string(height) + ", got " +
+                      std::to_string(header->header.height));
+  }
+  return std::optional<std::string>(core::to_hex(core::block_id(header->header)));
 }
 
 core::Result<std::uint64_t> RpcChainView::block_reward(std::string_view hash) {
@@ -70,8 +83,8 @@ core::Result<TrackerReport> track_blocks(StoreWriter& store, ChainView& chain, c
         // Above the tip, or not yet connected right after the submit: give it time.
         const bool decided = *main && now_ms - b.found_ms > options.orphan_grace_ms;
         if (state == BlockStatus::immature || decided) {
-          const std::string why = *main ? "the main chain has " + (**main).substr(0, 16) + " at that height"
-                                        : "not on the main chain";
+          const std::string why =
+              *main ? "the main chain has " + (**main).substr(0, 16) + " at that height" : "not on the main chain";
           auto moved = wait(store.call([&b, why, now_ms](Store& s) { return s.orphan_block(b.hash, why, now_ms); }),
                             "orphan_block");
           if (moved && *moved && **moved) {
@@ -90,8 +103,8 @@ core::Result<TrackerReport> track_blocks(StoreWriter& store, ChainView& chain, c
         const std::uint32_t fee = options.accounting.fee_basis_points;
         if (scheme == Scheme::pplns) {
           const std::uint64_t window = pplns_window(b.network_difficulty, options.accounting.pplns_window_factor);
-          auto shares = wait(store.call([&b, window](Store& s) { return s.pplns_window(b.share_id, window); }),
-                             "pplns_window");
+          auto shares =
+              wait(store.call([&b, window](Store& s) { return s.pplns_window(b.share_id, window); }), "pplns_window");
           if (!shares) return R::failure(shares.error());
           if (!*shares) return R::failure((*shares).error());
           credits = pplns_credits(*reward, **shares, fee);
@@ -99,8 +112,8 @@ core::Result<TrackerReport> track_blocks(StoreWriter& store, ChainView& chain, c
           credits = solo_credits(*reward, b.finder_address, fee);
         }  // PPS: shares were paid when accepted; the reward stays with the pool.
         auto done = wait(store.call([&b, &credits, reward = *reward, now_ms](Store& s) {
-                           return s.accept_block(b.hash, reward, credits, "in the main chain", now_ms);
-                         }),
+          return s.accept_block(b.hash, reward, credits, "in the main chain", now_ms);
+        }),
                          "accept_block");
         if (!done) return R::failure(done.error());
         if (!*done) return R::failure((*done).error());
@@ -108,16 +121,17 @@ core::Result<TrackerReport> track_blocks(StoreWriter& store, ChainView& chain, c
         ++report.accepted;
         std::uint64_t total = 0;
         for (const auto& c : credits) total += c.amount;
-        log(false, label + " in the main chain: reward " + std::to_string(*reward) + " neu, " +
-                       std::to_string(total) + " credited to " + std::to_string(credits.size()) +
-                       " addresses (" + std::string(scheme_name(scheme)) + "), immature for " +
-                       std::to_string(options.maturity) + " blocks");
+        log(false, label + " in the main chain: reward " + std::to_string(*reward) + " neu, " + std::to_string(total) +
+                       " credited to " + std::to_string(credits.size()) + " addresses (" +
+                       std::string(scheme_name(scheme)) + "), immature for " + std::to_string(options.maturity) +
+                       " blocks");
         continue;
       }
 
       // Immature and still on the main chain: spendable once the next block is `maturity` above it.
       if (*tip + 1 >= b.height + options.maturity) {
-        auto moved = wait(store.call([&b, now_ms](Store& s) { return s.mature_block(b.hash, now_ms); }), "mature_block");
+        auto moved =
+            wait(store.call([&b, now_ms](Store& s) { return s.mature_block(b.hash, now_ms); }), "mature_block");
         if (!moved) return R::failure(moved.error());
         if (!*moved) return R::failure((*moved).error());
         if (**moved) {

@@ -12,7 +12,9 @@ namespace tensority::pool {
 core::Result<CheckHasher> make_check_hasher(const std::string& selector, std::function<void(const std::string&)> warn) {
   using R = core::Result<CheckHasher>;
   auto cpu = kernels::cpu::make_host_hasher(kernels::cpu::shared_cache_store());
-  if (selector.empty() || selector == "cpu") return CheckHasher{cpu, "cpu", false};
+  // Any CPU selector means the CPU engine on every checking thread: one device worker behind a
+  // lock would check one share at a time.
+  if (selector.empty() || selector == "cpu" || selector.rfind("cpu:", 0) == 0) return CheckHasher{cpu, "cpu", false};
 
   auto devices = kernels::hal::builtin_registry().select(selector);
   if (!devices) return R::failure("--check-device: " + devices.error());

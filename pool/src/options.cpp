@@ -35,7 +35,9 @@ std::chrono::milliseconds ms(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0)));
 }
 
-std::string check_node_url(const std::string& v) { return net::parse_url(v).ok() ? "" : "a node URL: http://HOST:PORT"; }
+std::string check_node_url(const std::string& v) {
+  return net::parse_url(v).ok() ? "" : "a node URL: http://HOST:PORT";
+}
 
 std::string check_database(const std::string& v) {
   if (v.rfind("sqlite:", 0) == 0 && v.size() > 7) return "";
@@ -46,8 +48,10 @@ std::string check_database(const std::string& v) {
 }  // namespace
 
 std::string default_pool_data_dir() {
-  if (const char* x = std::getenv("XDG_DATA_HOME"); x != nullptr && *x != '\0') return std::string(x) + "/tensority/pool";
-  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return std::string(h) + "/.local/share/tensority/pool";
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x != nullptr && *x != '\0')
+    return std::string(x) + "/tensority/pool";
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0')
+    return std::string(h) + "/.local/share/tensority/pool";
   return "tensority-pool";
 }
 
@@ -60,13 +64,15 @@ config::Schema pool_schema() {
                      "the node that gives work and takes blocks (get-work/submit-work), http://HOST:PORT");
   node.value_name = "URL", node.check = check_node_url, node.allowed = "http://HOST:PORT";
   o.push_back(node);
-  o.push_back(make("node-token", "node-token", Type::string, "", up, "bearer token for a node started with --rpc-token"));
+  o.push_back(
+      make("node-token", "node-token", Type::string, "", up, "bearer token for a node started with --rpc-token"));
   Option net = make("network", "network", Type::string, "auto", up,
                     "the chain miners' addresses must belong to (auto: ask the node's net-info)");
   net.choices = {"auto", "mainnet", "testnet", "regtest"};
   o.push_back(net);
 
-  o.push_back(make("stratum.bind", "stratum-bind", Type::string, "0.0.0.0", st, "address the stratum server listens on"));
+  o.push_back(
+      make("stratum.bind", "stratum-bind", Type::string, "0.0.0.0", st, "address the stratum server listens on"));
   o.push_back(ranged(make("stratum.port", "stratum-port", Type::integer, "6666", st, "stratum port (0: any free port)"),
                      0, 65535, "PORT"));
   o.push_back(ranged(make("stratum.threads", "stratum-threads", Type::integer, "2", st, "I/O threads for sessions"), 1,
@@ -93,10 +99,12 @@ config::Schema pool_schema() {
   o.push_back(ranged(make("stratum.login-burst", "login-burst", Type::number, "1000", st,
                           "logins at once per IP (a farm reconnecting)"),
                      1, 1e7, "N"));
-  o.push_back(ranged(make("stratum.submit-rate", "submit-rate", Type::number, "20", st, "submits per second per session"),
-                     0.01, 1e6, "N"));
-  o.push_back(ranged(make("stratum.submit-burst", "submit-burst", Type::number, "100", st, "submits at once per session"),
-                     1, 1e7, "N"));
+  o.push_back(
+      ranged(make("stratum.submit-rate", "submit-rate", Type::number, "20", st, "submits per second per session"), 0.01,
+             1e6, "N"));
+  o.push_back(
+      ranged(make("stratum.submit-burst", "submit-burst", Type::number, "100", st, "submits at once per session"), 1,
+             1e7, "N"));
   o.push_back(ranged(make("ban.min-submits", "ban-min-submits", Type::integer, "100", st,
                           "submits a session must have sent before it can be banned"),
                      1, 1e9, "N"));
@@ -107,8 +115,9 @@ config::Schema pool_schema() {
                      1e8, "SECONDS"));
   o.push_back(make("ban.ip", "ban-ip", Type::boolean, "true", st, "ban the IP address too, not only the login"));
 
-  o.push_back(ranged(make("vardiff.start", "start-difficulty", Type::integer, "8192", vd, "difficulty of a new session"),
-                     2, 4294967296.0, "D"));
+  o.push_back(
+      ranged(make("vardiff.start", "start-difficulty", Type::integer, "8192", vd, "difficulty of a new session"), 2,
+             4294967296.0, "D"));
   o.push_back(ranged(make("vardiff.min", "min-difficulty", Type::integer, "64", vd, "lowest share difficulty"), 2,
                      4294967296.0, "D"));
   o.push_back(ranged(make("vardiff.max", "max-difficulty", Type::integer, "4294967296", vd,
@@ -138,22 +147,23 @@ config::Schema pool_schema() {
   Option scheme = make("scheme", "scheme", Type::string, "pplns", ac, "how rewards are shared");
   scheme.choices = {"pplns", "pps", "solo"};
   o.push_back(scheme);
-  o.push_back(ranged(make("fee", "fee", Type::number, "1", ac, "pool fee, kept in the pool wallet"), 0, 100, "PERCENT"));
-  o.push_back(ranged(make("pplns-window", "pplns-window", Type::number, "2", ac,
-                          "PPLNS window in network difficulties of shares"),
-                     0.01, 1000, "N"));
+  o.push_back(
+      ranged(make("fee", "fee", Type::number, "1", ac, "pool fee, kept in the pool wallet"), 0, 100, "PERCENT"));
+  o.push_back(ranged(
+      make("pplns-window", "pplns-window", Type::number, "2", ac, "PPLNS window in network difficulties of shares"),
+      0.01, 1000, "N"));
   o.push_back(make("payout.keystore", "payout-keystore", Type::string, "", ac,
                    "the pool wallet's key store (tensority wallet); the node's --mining-address must be one of its "
                    "addresses. Empty: no payouts"));
   o.push_back(make("payout.passphrase-file", "payout-passphrase-file", Type::string, "", ac,
                    "file holding the key store's passphrase (else $TENSORITY_POOL_PASSPHRASE)"));
-  o.push_back(ranged(make("payout.minimum", "payout-minimum", Type::number, "1", ac, "least balance paid out"), 0.00000001,
-                     2e10, "BTM"));
+  o.push_back(ranged(make("payout.minimum", "payout-minimum", Type::number, "1", ac, "least balance paid out"),
+                     0.00000001, 2e10, "BTM"));
   o.push_back(ranged(make("payout.interval", "payout-interval", Type::number, "600", ac, "seconds between payout runs"),
                      1, 1e7, "SECONDS"));
-  o.push_back(ranged(make("payout.max-outputs", "payout-max-outputs", Type::integer, "50", ac,
-                          "recipients per payout transaction"),
-                     1, 1000, "N"));
+  o.push_back(ranged(
+      make("payout.max-outputs", "payout-max-outputs", Type::integer, "50", ac, "recipients per payout transaction"), 1,
+      1000, "N"));
 
   o.push_back(make("data-dir", "data-dir", Type::string, "", db,
                    "directory for the SQLite database (default $XDG_DATA_HOME/tensority/pool)"));
@@ -162,17 +172,17 @@ config::Schema pool_schema() {
   database.value_name = "URL", database.check = check_database, database.allowed = "sqlite:PATH, postgresql://...";
   o.push_back(database);
   o.push_back(ranged(make("share-retention", "share-retention", Type::number, "7", db,
-                          "days accepted shares are kept (PPLNS windows are always kept)"),
+                          "days accepted shares are kept (none are pruned while a found block waits for its credits)"),
                      1, 3650, "DAYS"));
 
   o.push_back(make("api.enabled", "api", Type::boolean, "true", rep,
-                   "serve the HTTP API (/v1/pool, /v1/network, /v1/blocks, /v1/miner, /v1/payments, /metrics)"));
+                   "serve the HTTP API (/v1/pool, /v1/network, /v1/blocks, /v1/miners, /v1/miner, /v1/payments, /metrics)"));
   o.push_back(make("api.bind", "api-bind", Type::string, "127.0.0.1", rep, "address the API listens on"));
   o.push_back(ranged(make("api.port", "api-port", Type::integer, "4070", rep, "API port (0: any free port)"), 0, 65535,
                      "PORT"));
   o.push_back(make("api.token", "api-token", Type::string, "", rep, "require this bearer token on every API request"));
-  o.push_back(ranged(make("print-time", "print-time", Type::number, "60", rep, "seconds between status lines"), 1, 86400,
-                     "SECONDS"));
+  o.push_back(ranged(make("print-time", "print-time", Type::number, "60", rep, "seconds between status lines"), 1,
+                     86400, "SECONDS"));
   o.push_back(ranged(make("duration", "duration", Type::number, "0", rep, "stop after this long (0: until stopped)"), 0,
                      1e9, "SECONDS"));
   Option level = make("log-level", "log-level", Type::string, "info", rep, "least important log lines shown");
@@ -212,7 +222,9 @@ core::Result<PoolConfig> pool_config(const config::Values& v) {
   d.start = static_cast<std::uint64_t>(v.get_int("vardiff.start"));
   d.min = static_cast<std::uint64_t>(v.get_int("vardiff.min"));
   d.max = static_cast<std::uint64_t>(v.get_int("vardiff.max"));
-  if (d.min > d.max) return R::failure("vardiff.min (" + std::to_string(d.min) + ") is above vardiff.max (" + std::to_string(d.max) + ")");
+  if (d.min > d.max)
+    return R::failure("vardiff.min (" + std::to_string(d.min) + ") is above vardiff.max (" + std::to_string(d.max) +
+                      ")");
   if (d.start < d.min || d.start > d.max) {
     return R::failure("vardiff.start (" + std::to_string(d.start) + ") must lie between vardiff.min and vardiff.max");
   }
@@ -221,7 +233,8 @@ core::Result<PoolConfig> pool_config(const config::Values& v) {
   d.variance = v.get_number("vardiff.variance") / 100.0;
 
   const auto threads = v.get_int("check-threads");
-  c.processor.threads = threads > 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
+  c.processor.threads =
+      threads > 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
   c.processor.max_queue = static_cast<std::size_t>(v.get_int("check-queue"));
   c.check_device = v.get_string("check-device");
 

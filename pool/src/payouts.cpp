@@ -1,5 +1,6 @@
 #include "tensority/pool/payouts.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 
@@ -21,6 +22,10 @@ core::Result<T> wait(std::future<core::Result<T>> f, std::string_view what) {
 
 bool unknown_to_node(const std::string& error) { return error.find("neither in the mempool") != std::string::npos; }
 
+// The node answered with its own refusal (RpcNodeClient prefixes those with "node: "), as
+// opposed to no answer at all.
+bool refused_by_node(const std::string& error) { return error.rfind("node: ", 0) == 0; }
+
 std::string btm(std::uint64_t neu) {
   std::string s = std::to_string(neu / 100'000'000) + "." + std::to_string(100'000'000 + neu % 100'000'000).substr(1);
   return s + " BTM";
@@ -35,13 +40,19 @@ void crash_point(std::string_view name) {
 
 Payer::Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, node::Network network,
              PayoutOptions options, LogFn log)
-    : store_(store), keystore_(keystore), rpc_(rpc), network_(network), options_(std::move(options)), log_(std::move(log)) {}
+    : store_(store),
+      keystore_(keystore),
+      rpc_(rpc),
+      network_(network),
+      options_(std::move(options)),
+      log_(std::move(log)) {}
 
 core::Result<bool> Payer::send(const Payout& payout, std::int64_t now_ms, PayoutReport& report) {
   using R = core::Result<bool>;
   const std::int64_t id = payout.id;
   auto fail = [&](const std::string& why) -> R {
-    auto r = wait(store_.call([id, why, now_ms](Store& s) { return s.payout_failed(id, why, now_ms); }), "payout_failed");
+    auto r =
+        wait(store_.call([id, why, now_ms](Store& s) { return s.payout_failed(id, why, now_ms); }), "payout_failed");
     if (!r) return R::failure(r.error());
     ++report.failed;
     log_(true, "payout " + std::to_string(id) + " not made, balances restored: " + why);
@@ -69,18 +80,27 @@ core::Result<bool> Payer::send(const Payout& payout, std::int64_t now_ms, Payout
   const std::string tx_id = core::to_hex(built->entries.tx_id);
   const std::string raw = core::to_hex(built->raw);
   const std::uint64_t fee = built->fee;
-  auto signed_ok = wait(store_.call([id, tx_id, raw, fee, now_ms](Store& s) {
-                          return s.payout_signed(id, tx_id, raw, fee, now_ms);
-                        }),
-                        "payout_signed");
+  auto signed_ok = wait(
+      store_.call([id, tx_id, raw, fee, now_ms](Store& s) { return s.payout_signed(id, tx_id, raw, fee, now_ms); }),
+      "payout_signed");
   if (!signed_ok) return R::failure(signed_ok.error());
   crash_point("payout-signed");
 
-  Payout signed_payout = payout;
-  signed_payout.status = PayoutStatus::signed_tx;
-  signed_payout.tx_id = tx_id;
-  signed_payout.raw_tx = raw;
-  return resend(signed_payout, now_ms, report);
+  // The first send of a transaction built a moment ago from unspent outputs: a refusal means
+  // no copy of it exists anywhere, so the balances can go back. No answer at all leaves it
+  // signed: the node may have taken it, and the next pass looks it up before sending again.
+  auto sent = rpc_.submit_transaction(*core::from_hex(raw));
+  if (!sent) {
+    if (!refused_by_node(sent.error())) return R::failure("payout " + std::to_string(id) + ": " + sent.error());
+    return fail("the node refused transaction " + tx_id + ": " + sent.error());
+  }
+  crash_point("payout-submitted");
+  auto r = wait(store_.call([id, now_ms](Store& s) { return s.payout_submitted(id, now_ms); }), "payout_submitted");
+  if (!r) return R::failure(r.error());
+  ++report.submitted;
+  log_(false, "payout " + std::to_string(id) + ": transaction " + tx_id + " sent, " + btm(payout.total) + " to " +
+                  std::to_string(payout.items.size()) + " addresses");
+  return true;
 }
 
 core::Result<bool> Payer::resend(const Payout& payout, std::int64_t now_ms, PayoutReport& report) {
@@ -91,16 +111,22 @@ core::Result<bool> Payer::resend(const Payout& payout, std::int64_t now_ms, Payo
   if (!tx_id || !raw) return R::failure("payout " + std::to_string(id) + ": stored transaction is not hex");
 
   auto status = rpc_.get_transaction(*tx_id);
-  if (!status && !unknown_to_node(status.error())) return R::failure("payout " + std::to_string(id) + ": " + status.error());
+  if (!status && !unknown_to_node(status.error())) {
+    return R::failure("payout " + std::to_string(id) + ": " + status.error());
+  }
   if (!status) {
-    // The node has never seen it (or lost it from its mempool): the same bytes again.
+    // Not in the mempool nor in the last 1000 blocks: the same bytes again, which can only
+    // ever confirm once.
     auto sent = rpc_.submit_transaction(*raw);
     if (!sent) {
-      const std::string why = "the node refused transaction " + payout.tx_id + ": " + sent.error();
-      auto r = wait(store_.call([id, why, now_ms](Store& s) { return s.payout_failed(id, why, now_ms); }), "payout_failed");
-      if (!r) return R::failure(r.error());
-      ++report.failed;
-      log_(true, "payout " + std::to_string(id) + " failed, balances restored: " + why);
+      // Refused now, but it may have been sent before (a crash, a lost answer) and be deeper
+      // than the node looks, or its outputs spent by hand: only the operator can tell, so the
+      // balances stay debited and the payout stays open.
+      if (refused_by_node(sent.error()) && warned_.insert(id).second) {
+        log_(true, "payout " + std::to_string(id) + ": the node refuses transaction " + payout.tx_id + " (" +
+                       sent.error() + "); it stays open with the balances debited until it is resolved by hand "
+                       "(docs/pool.md, Payouts)");
+      }
       return false;
     }
     crash_point("payout-submitted");
@@ -114,12 +140,48 @@ core::Result<bool> Payer::resend(const Payout& payout, std::int64_t now_ms, Payo
   }
   if (status && status->status == "confirmed" && status->block_height) {
     const std::uint64_t h = *status->block_height;
-    auto r = wait(store_.call([id, h, now_ms](Store& s) { return s.payout_confirmed(id, h, now_ms); }), "payout_confirmed");
+    auto r =
+        wait(store_.call([id, h, now_ms](Store& s) { return s.payout_confirmed(id, h, now_ms); }), "payout_confirmed");
     if (!r) return R::failure(r.error());
     ++report.confirmed;
     log_(false, "payout " + std::to_string(id) + ": transaction " + payout.tx_id + " confirmed at height " +
                     std::to_string(h));
   }
+  return true;
+}
+
+core::Result<bool> Payer::consolidate() {
+  using R = core::Result<bool>;
+  wallet::Wallet w(keystore_, rpc_);
+  auto height = w.next_height();
+  if (!height) return R::failure("consolidation: " + height.error());
+  auto utxos = w.utxos();
+  if (!utxos) return R::failure("consolidation: " + utxos.error());
+  std::vector<wallet::Utxo> mature;
+  for (const auto& u : *utxos) {
+    if (u.asset_id == node::kBtmAssetId && u.mature_at(*height)) mature.push_back(u);
+  }
+  if (mature.size() <= kConsolidateAbove) return false;
+  std::sort(mature.begin(), mature.end(), [](const wallet::Utxo& a, const wallet::Utxo& b) { return a.amount < b.amount; });
+  mature.resize(kConsolidateInputs);
+  std::uint64_t sum = 0;
+  for (const auto& u : mature) sum += u.amount;
+  auto change = wallet::default_change_program(keystore_);
+  if (!change) return R::failure("consolidation: " + change.error());
+  // Half to one output and the rest back as change: two outputs from many, the fee found by
+  // the builder, whatever the inputs.
+  wallet::TxRequest request;
+  request.height = *height;
+  wallet::Payment half;
+  half.amount = sum / 2;
+  half.control_program = *change;
+  request.outputs.push_back(half);
+  auto built = wallet::build_transaction(keystore_, mature, request);
+  if (!built) return R::failure("consolidation: " + built.error());
+  auto sent = rpc_.submit_transaction(built->raw);
+  if (!sent) return R::failure("consolidation: " + sent.error());
+  log_(false, "joined the wallet's " + std::to_string(mature.size()) + " smallest outputs (" + btm(sum) +
+                  ") in transaction " + core::to_hex(built->entries.tx_id) + ", so payouts stay under the gas limit");
   return true;
 }
 
@@ -140,6 +202,9 @@ core::Result<PayoutReport> Payer::pay(std::int64_t now_ms) {
   PayoutReport report;
   auto balances = wait(store_.call([](Store& s) { return s.balances(); }), "balances");
   if (!balances) return R::failure(balances.error());
+  // Coinbase outputs pile up one per block; a payout spending too many of them would exceed
+  // the transaction gas limit, so they are joined a few at a time first.
+  if (auto joined = consolidate(); !joined) log_(true, joined.error());
   std::vector<PayoutItem> due;
   for (const auto& b : *balances) {
     if (b.balance >= options_.minimum) due.push_back(PayoutItem{b.address, b.balance});

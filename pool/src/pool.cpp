@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "tensority/core/hex.hpp"
 #include "tensority/net/node_client.hpp"
@@ -163,7 +162,9 @@ struct Pool::Impl : ShareHandler {
   }
 
   // ---- shares --------------------------------------------------------------------------
-  void handle(Submission s, std::function<void(SubmitResult)> done) override { processor->handle(std::move(s), std::move(done)); }
+  void handle(Submission s, std::function<void(SubmitResult)> done) override {
+    processor->handle(std::move(s), std::move(done));
+  }
 
   void on_accepted(const Submission& s, const ShareCheck& check, ShareProcessor::Done done) {
     const bool block = check.verdict == ShareVerdict::block;
@@ -216,31 +217,33 @@ struct Pool::Impl : ShareHandler {
       b.status = BlockStatus::submitted;
       b.instance = cfg.server.instance;
     }
-    store->add_share(std::move(r), credit, [this, block, b, verdict, done = std::move(done)](core::Result<std::int64_t> id) mutable {
-      SubmitResult result;
-      if (!id) {
-        warn("store", id.error());
-        result.verdict = SubmitVerdict::failed;
-        result.message = "the pool could not record the share";
-        return done(std::move(result));
-      }
-      if (block) {
-        b.share_id = *id;
-        const bool refused = verdict && !verdict->success;
-        const std::string note = verdict ? verdict->message : "";
-        // Runs on the writer thread right after this batch: nothing can come between.
-        store->call([b, refused, note, this](Store& st) {
-          auto added = st.add_block(b);
-          if (!added) warn("store", "block " + b.hash + ": " + added.error());
-          if (added && refused) (void)st.set_block_verdict(b.hash, BlockStatus::rejected, 0, note, unix_ms());
-          return 0;
-        });
-        nudge();
-      }
-      result.verdict = SubmitVerdict::accepted;
-      result.block = block;
-      done(std::move(result));
-    });
+    store->add_share(std::move(r), credit,
+                     [this, block, b, verdict, done = std::move(done)](core::Result<std::int64_t> id) mutable {
+                       SubmitResult result;
+                       if (!id) {
+                         warn("store", id.error());
+                         result.verdict = SubmitVerdict::failed;
+                         result.message = "the pool could not record the share";
+                         return done(std::move(result));
+                       }
+                       if (block) {
+                         b.share_id = *id;
+                         const bool refused = verdict && !verdict->success;
+                         const std::string note = verdict ? verdict->message : "";
+                         // Runs on the writer thread right after this batch: nothing can come between.
+                         store->call([b, refused, note, this](Store& st) {
+                           auto added = st.add_block(b);
+                           if (!added) warn("store", "block " + b.hash + ": " + added.error());
+                           if (added && refused)
+                             (void)st.set_block_verdict(b.hash, BlockStatus::rejected, 0, note, unix_ms());
+                           return 0;
+                         });
+                         nudge();
+                       }
+                       result.verdict = SubmitVerdict::accepted;
+                       result.block = block;
+                       done(std::move(result));
+                     });
   }
 
   // ---- maintenance: leases, block fates, payouts ---------------------------------------
@@ -268,8 +271,13 @@ struct Pool::Impl : ShareHandler {
         auto instance = wait(store->call([this, now](Store& s) {
           return s.acquire_lease("instance-" + std::to_string(cfg.server.instance), holder, kLeaseTtlMs, now);
         }));
-        if (instance && !*instance) warn("pool", "another process took instance id " + std::to_string(cfg.server.instance));
-        auto lead = wait(store->call([this, now](Store& s) { return s.acquire_lease("maintenance", holder, kLeaseTtlMs, now); }));
+        if (instance && !*instance) {
+          // Someone else now has this nonce space: going on would mine the same nonces twice.
+          fail("another process took instance id " + std::to_string(cfg.server.instance) +
+               " (this one could not renew its lease in time)");
+        }
+        auto lead = wait(
+            store->call([this, now](Store& s) { return s.acquire_lease("maintenance", holder, kLeaseTtlMs, now); }));
         if (!lead) report(lead.error());
         leading = lead && *lead;
       }
@@ -363,8 +371,9 @@ core::Result<std::monostate> Pool::start() {
     auto ks = wallet::Keystore::load(c.payout.keystore);
     if (!ks) return R::failure("--payout-keystore: " + ks.error());
     if (ks->network() != d.network) {
-      return R::failure("--payout-keystore " + c.payout.keystore + " is a " + std::string(wallet::network_name(ks->network())) +
-                        " key store, the pool runs on " + d.network_name);
+      return R::failure("--payout-keystore " + c.payout.keystore + " is a " +
+                        std::string(wallet::network_name(ks->network())) + " key store, the pool runs on " +
+                        d.network_name);
     }
     if (ks->encrypted()) {
       auto pass = read_passphrase(c.payout);
@@ -400,8 +409,9 @@ core::Result<std::monostate> Pool::start() {
                           " is in use by another pool on this database; give each instance its own --instance-id");
       }
       if (!said) {
-        d.warn("store", "instance id " + std::to_string(c.server.instance) + " is held by another pool; waiting up to " +
-                            std::to_string(kLeaseTtlMs / 1000) + " s in case it was one that stopped without letting go");
+        d.warn("store", "instance id " + std::to_string(c.server.instance) +
+                            " is held by another pool; waiting up to " + std::to_string(kLeaseTtlMs / 1000) +
+                            " s in case it was one that stopped without letting go");
         said = true;
       }
       std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -415,16 +425,16 @@ core::Result<std::monostate> Pool::start() {
   ProcessorOptions popt = c.processor;
   if (d.hasher.serial) popt.threads = 1;
   d.processor = std::make_unique<ShareProcessor>(
-      popt, d.hasher.hash,
-      [&d](const Submission& s, const ShareCheck& check, ShareProcessor::Done done) { d.on_accepted(s, check, std::move(done)); });
+      popt, d.hasher.hash, [&d](const Submission& s, const ShareCheck& check, ShareProcessor::Done done) {
+        d.on_accepted(s, check, std::move(done));
+      });
 
   // The server, then the first template, then the listener.
   ServerOptions sopt = c.server;
   const node::Network network = d.network;
   sopt.valid_address = [network](std::string_view a) { return node::address_to_program(a, network).ok(); };
-  d.server = std::make_unique<StratumServer>(sopt, d, [&d](bool w, const std::string& m) {
-    d.log(w ? LogLevel::warn : LogLevel::info, "stratum", m);
-  });
+  d.server = std::make_unique<StratumServer>(
+      sopt, d, [&d](bool w, const std::string& m) { d.log(w ? LogLevel::warn : LogLevel::info, "stratum", m); });
   net::WorkWatcherOptions wopt;
   wopt.max_failures = 1'000'000;  // a node restart must not end the pool
   d.watcher = std::make_unique<net::WorkWatcher>(
@@ -436,18 +446,25 @@ core::Result<std::monostate> Pool::start() {
   if (!port) return R::failure(port.error());
   d.info("stratum", "listening on " + c.server.bind_address + ":" + std::to_string(*port) + " (instance " +
                         std::to_string(c.server.instance) + ", " + std::to_string(c.server.threads) + " I/O threads)");
-  d.info("check", "shares checked on " + d.hasher.description + " by " + std::to_string(popt.threads) + " threads");
-  d.info("store", std::string(d.store->backend()) + " " + (c.database.rfind("sqlite:", 0) == 0 ? c.database : "database"));
+  d.info("check", "shares checked on " + d.hasher.description + " by " + std::to_string(popt.threads) + (popt.threads == 1 ? " thread" : " threads"));
+  d.info("store",
+         std::string(d.store->backend()) + " " + (c.database.rfind("sqlite:", 0) == 0 ? c.database : "database"));
 
   d.watcher_thread = std::thread([&d] {
     const std::string why = d.watcher->run();
-    std::lock_guard lock(d.mutex);
-    if (!d.stopping) d.warn("node", "work channel ended: " + why);
+    bool stopping = false;
+    {
+      std::lock_guard lock(d.mutex);
+      stopping = d.stopping;
+    }
+    // Without new work every job goes stale: better to stop than to look alive.
+    if (!stopping) d.fail("the node's work channel ended: " + why);
   });
 
   if (d.keystore) {
-    d.payer = std::make_unique<Payer>(*d.store, *d.keystore, *d.rpc, d.network, c.payout,
-                                      [&d](bool w, const std::string& m) { d.log(w ? LogLevel::warn : LogLevel::info, "payout", m); });
+    d.payer = std::make_unique<Payer>(
+        *d.store, *d.keystore, *d.rpc, d.network, c.payout,
+        [&d](bool w, const std::string& m) { d.log(w ? LogLevel::warn : LogLevel::info, "payout", m); });
     d.info("payout", "payouts every " + std::to_string(c.payout.interval.count() / 1000) + " s from " +
                          c.payout.keystore + ", minimum " + std::to_string(c.payout.minimum) + " neu");
   } else {
@@ -458,7 +475,8 @@ core::Result<std::monostate> Pool::start() {
   if (c.api.enabled) {
     d.api = std::make_unique<PoolApi>(*this, c.api, d.version);
     auto api_port = d.api->start();
-    if (!api_port) return R::failure("api: " + api_port.error() + " (choose another --api-port, 0 for any, or --no-api)");
+    if (!api_port)
+      return R::failure("api: " + api_port.error() + " (choose another --api-port, 0 for any, or --no-api)");
     d.info("api", "listening on http://" + c.api.bind_address + ":" + std::to_string(*api_port) + "/v1/pool");
   }
   d.started = true;
@@ -601,9 +619,8 @@ core::Result<std::vector<BlockRecord>> Pool::blocks(std::optional<BlockStatus> s
 core::Result<std::vector<Payout>> Pool::payouts(std::optional<std::string_view> address, std::size_t limit) {
   std::optional<std::string> a;
   if (address) a = std::string(*address);
-  return wait(impl_->store->call([a, limit](Store& s) {
-    return s.payouts(a ? std::optional<std::string_view>(*a) : std::nullopt, limit);
-  }));
+  return wait(impl_->store->call(
+      [a, limit](Store& s) { return s.payouts(a ? std::optional<std::string_view>(*a) : std::nullopt, limit); }));
 }
 
 core::Result<std::optional<Balance>> Pool::balance(std::string_view address) {

@@ -3,18 +3,17 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 
 #include "tensority/pool/nonce_space.hpp"
 #include "tensority/pool/session_jobs.hpp"
@@ -81,8 +80,8 @@ bool address_text_ok(std::string_view a) {
 
 JobLineRenderer::JobLineRenderer(const Template& work) {
   const auto& h = work.header;
-  head_ = R"({"jsonrpc":"2.0","method":"job","params":{"bits":")" + stratum::encode_u64_le(h.bits) +
-          R"(","height":")" + stratum::encode_u64_le(h.height) + R"(","job_id":")";
+  head_ = R"({"jsonrpc":"2.0","method":"job","params":{"bits":")" + stratum::encode_u64_le(h.bits) + R"(","height":")" +
+          stratum::encode_u64_le(h.height) + R"(","job_id":")";
   middle_ = R"(","previous_block_hash":")" + stratum::encode_hash(h.previous_block_id) + R"(","seed":")" +
             stratum::encode_hash(work.seed) + R"(","target":")";
   tail_ = R"(","timestamp":")" + stratum::encode_u64_le(h.timestamp) + R"(","transaction_status_hash":")" +
@@ -167,9 +166,9 @@ struct StratumServer::Impl {
   std::uint64_t session_cursor = 0;
 
   struct Counters {
-    std::atomic<std::uint64_t> connections{0}, sessions{0}, logged_in{0}, logins{0}, submits{0}, accepted{0},
-        blocks{0}, low_difficulty{0}, duplicate{0}, wrong_result{0}, stale{0}, unknown_job{0}, malformed{0},
-        rate_limited{0}, busy{0}, out_of_range{0}, bans{0}, refused{0}, jobs_sent{0}, broadcasts{0};
+    std::atomic<std::uint64_t> connections{0}, sessions{0}, logged_in{0}, logins{0}, submits{0}, accepted{0}, blocks{0},
+        low_difficulty{0}, duplicate{0}, wrong_result{0}, stale{0}, unknown_job{0}, malformed{0}, rate_limited{0},
+        busy{0}, out_of_range{0}, bans{0}, refused{0}, jobs_sent{0}, broadcasts{0};
     std::atomic<double> last_broadcast_ms{0};
   } counters;
 
@@ -353,12 +352,12 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string address = login.substr(0, dot);
     std::string worker = dot == std::string::npos ? "0" : login.substr(dot + 1);
     if (!address_text_ok(address) || (srv_.options.valid_address && !srv_.options.valid_address(address))) {
-      return refuse(m.id, stratum::kErrInvalidAuthorizeFormat,
-                    "'" + address.substr(0, 64) + "' is not a payout address on this pool's network (login ADDRESS.WORKER)");
+      return refuse(
+          m.id, stratum::kErrInvalidAuthorizeFormat,
+          "'" + address.substr(0, 64) + "' is not a payout address on this pool's network (login ADDRESS.WORKER)");
     }
     if (!worker_name_ok(worker)) {
-      return refuse(m.id, stratum::kErrInvalidAuthorizeFormat,
-                    "worker names are 1-64 of A-Z a-z 0-9 _ - .");
+      return refuse(m.id, stratum::kErrInvalidAuthorizeFormat, "worker names are 1-64 of A-Z a-z 0-9 _ - .");
     }
     const auto now = Clock::now();
     bool banned = false, too_many = false;
@@ -488,8 +487,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& o = srv_.options;
     if (o.ban_duration.count() <= 0 || submits_ < o.ban_min_submits) return;
     if (static_cast<double>(invalid_) < o.ban_invalid_ratio * static_cast<double>(submits_)) return;
-    srv_.ban(login_, ip_,
-             std::to_string(invalid_) + " of " + std::to_string(submits_) + " submits invalid");
+    srv_.ban(login_, ip_, std::to_string(invalid_) + " of " + std::to_string(submits_) + " submits invalid");
     close_after_send("banned");
   }
 
@@ -564,7 +562,8 @@ void StratumServer::Impl::release(std::uint64_t session_id, const std::string& i
   std::lock_guard lock(shared_mutex);
   session_ids.erase(session_id);
   auto it = ips.find(ip);
-  if (it != ips.end() && it->second.sessions > 0 && --it->second.sessions == 0 && it->second.logins.full(Clock::now())) {
+  if (it != ips.end() && it->second.sessions > 0 && --it->second.sessions == 0 &&
+      it->second.logins.full(Clock::now())) {
     ips.erase(it);
   }
 }
@@ -595,7 +594,8 @@ void StratumServer::Impl::on_accept(Worker& w, tcp::socket socket) {
     std::lock_guard lock(shared_mutex);
     bool refused = is_banned(banned_ips, ip, now) || session_ids.size() >= options.max_sessions;
     auto [it, inserted] = ips.try_emplace(ip, IpState{0, TokenBucket(options.login_rate, options.login_burst, now)});
-    if (!refused && options.max_sessions_per_ip > 0 && it->second.sessions >= options.max_sessions_per_ip) refused = true;
+    if (!refused && options.max_sessions_per_ip > 0 && it->second.sessions >= options.max_sessions_per_ip)
+      refused = true;
     if (!refused) {
       // The next free id after the last one handed out: a reconnecting miner gets a fresh range.
       for (std::uint64_t tries = 0; tries <= kMaxSession; ++tries) {
@@ -658,8 +658,7 @@ void StratumServer::publish(std::shared_ptr<const Template> work, bool new_block
     asio::post(w.io, [this, &w, start, remaining] {
       for (auto& [id, s] : w.sessions) s->push_job();
       if (--*remaining == 0) {
-        impl_->counters.last_broadcast_ms =
-            std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        impl_->counters.last_broadcast_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       }
     });
   }

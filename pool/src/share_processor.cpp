@@ -77,9 +77,15 @@ void ShareProcessor::run() {
       case ShareVerdict::block:
         on_accepted_(s, check, std::move(done));
         continue;
-      case ShareVerdict::low_difficulty: r.verdict = SubmitVerdict::low_difficulty; break;
-      case ShareVerdict::duplicate: r.verdict = SubmitVerdict::duplicate; break;
-      case ShareVerdict::wrong_result: r.verdict = SubmitVerdict::wrong_result; break;
+      case ShareVerdict::low_difficulty:
+        r.verdict = SubmitVerdict::low_difficulty;
+        break;
+      case ShareVerdict::duplicate:
+        r.verdict = SubmitVerdict::duplicate;
+        break;
+      case ShareVerdict::wrong_result:
+        r.verdict = SubmitVerdict::wrong_result;
+        break;
     }
     done(std::move(r));
   }

@@ -131,7 +131,7 @@ inline core::Result<QueryResult> write_one(Connection& db, std::string_view stat
 
 // sqlite: creates the parent directory, holds an exclusive flock on PATH.lock for the
 // connection's life (a second process, or a second open in this one, is refused), and sets WAL,
-// synchronous=NORMAL, a busy timeout and foreign keys.
+// synchronous=FULL, a busy timeout and foreign keys.
 core::Result<std::unique_ptr<Connection>> open_sqlite(const std::string& path);
 // postgresql: any libpq conninfo string or URI.
 core::Result<std::unique_ptr<Connection>> open_postgresql(const std::string& conninfo);

@@ -187,9 +187,10 @@ core::Result<std::unique_ptr<Connection>> open_sqlite(const std::string& path) {
   if (!mode) return R::failure("cannot open " + path + ": " + mode.error());
   const std::string journal = mode->rows.empty() ? std::string() : mode->rows.front().text(0);
   if (journal != "wal") return R::failure("cannot switch " + path + " to WAL mode (journal_mode is " + journal + ")");
-  // NORMAL in WAL mode: a committed transaction survives the process being killed; only a power
-  // cut can lose the last ones, never corrupt the file.
-  if (auto st = db->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !st) {
+  // FULL: every commit reaches the disk before it returns, so a power cut cannot lose a
+  // recorded payout transaction whose bytes already went to the node (NORMAL would survive a
+  // kill -9 but not that). Shares are committed in batches, so the cost is one sync per batch.
+  if (auto st = db->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !st) {
     return R::failure("cannot open " + path + ": " + st.error());
   }
   return std::unique_ptr<Connection>(std::move(db));

@@ -3,11 +3,11 @@
 // blocks found and taken by the node, rewards credited under PPLNS only once the coinbase
 // matured, and paid out in transactions the node confirms. Then the same under kill -9 at
 // the worst moments: no accepted share lost, no payout made twice.
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <map>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "miner_harness.hpp"
 #include "node_harness.hpp"
@@ -22,13 +22,31 @@ using namespace std::chrono_literals;
 
 std::string node_url(const NodeProcess& node) { return "http://127.0.0.1:" + std::to_string(node.url().port); }
 
-std::vector<std::string> pool_args(const NodeProcess& node, const std::filesystem::path& dir, const std::string& keystore) {
-  return {"--node", node_url(node), "--data-dir", dir.string(), "--payout-keystore", keystore, "--payout-interval", "2",
-          "--payout-minimum", "1", "--start-difficulty", "16", "--min-difficulty", "4", "--pplns-window", "20",
-          "--check-threads", "1", "--stratum-port"};
+std::vector<std::string> pool_args(const NodeProcess& node, const std::filesystem::path& dir,
+                                   const std::string& keystore) {
+  return {"--node",
+          node_url(node),
+          "--data-dir",
+          dir.string(),
+          "--payout-keystore",
+          keystore,
+          "--payout-interval",
+          "2",
+          "--payout-minimum",
+          "1",
+          "--start-difficulty",
+          "16",
+          "--min-difficulty",
+          "4",
+          "--pplns-window",
+          "20",
+          "--check-threads",
+          "1",
+          "--stratum-port"};
 }
 
-std::unique_ptr<MinerProcess> start_miner(const std::filesystem::path& log, const std::string& url, const std::string& user) {
+std::unique_ptr<MinerProcess> start_miner(const std::filesystem::path& log, const std::string& url,
+                                          const std::string& user) {
   return std::make_unique<MinerProcess>(
       log, std::vector<std::string>{"--pool", url, "--user", user, "--device", "cpu", "--threads", "1", "--retries",
                                     "1000", "--retry-pause", "0.2", "--max-pause", "1"});
@@ -115,8 +133,8 @@ TEST(PoolEndToEnd, PplnsSharesBlocksMaturityAndPayouts) {
 
   // A block found and accepted while the chain is young: its credits are immature, nothing
   // is spendable yet.
-  const json early = pool.wait_for("/v1/blocks?status=immature",
-                                   [](const json& j) { return !j["blocks"].empty(); }, 120s);
+  const json early = pool.wait_for(
+      "/v1/blocks?status=immature", [](const json& j) { return !j["blocks"].empty(); }, 120s);
   ASSERT_FALSE(early["blocks"].empty()) << pool.process().own_log();
   const json first = early["blocks"].back();
   EXPECT_EQ(first["scheme"], "pplns");
@@ -199,21 +217,24 @@ TEST(PoolEndToEnd, KillNineLosesNoShareAndPaysNothingTwice) {
   auto miner2 = start_miner(dir.path / "miner2.log", pool->stratum_url(), m2 + ".b");
 
   // 1. kill -9 in the middle of mining.
-  pool->wait_for("/v1/pool", [](const json& j) { return j["shares"]["accepted"].get<int>() >= 20; }, 120s);
+  pool->wait_for(
+      "/v1/pool", [](const json& j) { return j["shares"]["accepted"].get<int>() >= 20; }, 120s);
   pool->process().signal(SIGKILL);
   EXPECT_EQ(pool->process().wait(), 128 + SIGKILL);
 
   // 2. Dies right after recording a signed payout, before sending it.
-  pool = std::make_unique<PoolProcess>(dir.path / "pool.log", args(port),
-                                       std::vector<std::pair<std::string, std::string>>{{"TENSORITY_POOL_CRASH_AT", "payout-signed"}});
+  pool = std::make_unique<PoolProcess>(
+      dir.path / "pool.log", args(port),
+      std::vector<std::pair<std::string, std::string>>{{"TENSORITY_POOL_CRASH_AT", "payout-signed"}});
   const auto until = std::chrono::steady_clock::now() + 240s;
   while (!pool->process().exited() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(200ms);
   ASSERT_TRUE(pool->process().exited()) << "no payout was signed in time: " << pool->process().own_log();
   EXPECT_EQ(pool->process().wait(), 128 + SIGKILL);
 
   // 3. Dies right after the node took a payout, before recording that.
-  pool = std::make_unique<PoolProcess>(dir.path / "pool.log", args(port),
-                                       std::vector<std::pair<std::string, std::string>>{{"TENSORITY_POOL_CRASH_AT", "payout-submitted"}});
+  pool = std::make_unique<PoolProcess>(
+      dir.path / "pool.log", args(port),
+      std::vector<std::pair<std::string, std::string>>{{"TENSORITY_POOL_CRASH_AT", "payout-submitted"}});
   const auto until3 = std::chrono::steady_clock::now() + 240s;
   while (!pool->process().exited() && std::chrono::steady_clock::now() < until3) std::this_thread::sleep_for(200ms);
   ASSERT_TRUE(pool->process().exited()) << "no payout was sent in time: " << pool->process().own_log();

@@ -5,12 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "process.hpp"
 #include "tensority/net/http.hpp"
@@ -33,8 +32,8 @@ class PoolProcess {
   // env: NAME=VALUE pairs set for this child only (the crash-point hook).
   PoolProcess(const std::filesystem::path& log_path, std::vector<std::string> args,
               std::vector<std::pair<std::string, std::string>> env = {}) {
-    std::vector<std::string> argv = {TENSORITY_BIN, "pool", "--stratum-bind", "127.0.0.1", "--api-port", "0",
-                                     "--print-time", "2"};
+    std::vector<std::string> argv = {TENSORITY_BIN, "pool", "--stratum-bind", "127.0.0.1",
+                                     "--api-port",  "0",    "--print-time",   "2"};
     argv.insert(argv.end(), args.begin(), args.end());
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     process_ = std::make_unique<Process>(argv, log_path.string());

@@ -1,11 +1,11 @@
 // Accounting arithmetic: every split is exact, the fee is what nobody is credited, and the
 // network difficulty is the node's CalcWork.
+#include "tensority/pool/accounting.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
-
-#include "tensority/pool/accounting.hpp"
 
 namespace tensority::pool {
 namespace {
@@ -41,7 +41,7 @@ TEST(Accounting, SoloAndPpsAndFee) {
   auto solo = solo_credits(1000, "finder", 250);
   ASSERT_EQ(solo.size(), 1u);
   EXPECT_EQ(solo[0].amount, 975u);
-  EXPECT_EQ(fee_of(999, 100), 9u);  // rounded down: miners never lose a neu to rounding
+  EXPECT_EQ(fee_of(999, 100), 9u);        // rounded down: miners never lose a neu to rounding
   EXPECT_EQ(fee_of(1000, 20000), 1000u);  // at most 100%
   // A share of difficulty D is worth D / network difficulty of a block, less the fee.
   EXPECT_EQ(pps_share_value(1000, 1'000'000, 41'250'000'000, 0), 41'250'000u);

@@ -2,6 +2,8 @@
 // (examples.json), stale and unknown jobs, duplicates, limits, bans and the new-block
 // broadcast. Shares are really checked (Tensority on the CPU) by the pool's ShareProcessor;
 // only the store behind it is left out, so an accepted share is answered at once.
+#include "tensority/pool/server.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -14,13 +16,11 @@
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 
-#include "vectors.hpp"
-
 #include "tensority/kernels/cpu/backend.hpp"
 #include "tensority/pool/accounting.hpp"
-#include "tensority/pool/server.hpp"
 #include "tensority/pool/share_processor.hpp"
 #include "tensority/stratum/codec.hpp"
+#include "vectors.hpp"
 
 namespace tensority::pool {
 namespace {
@@ -83,7 +83,8 @@ class Checker {
 };
 
 struct ServerFixture {
-  explicit ServerFixture(ServerOptions o = defaults()) : server(o, checker.processor(), [](bool, const std::string&) {}) {
+  explicit ServerFixture(ServerOptions o = defaults())
+      : server(o, checker.processor(), [](bool, const std::string&) {}) {
     server.publish(vector_template(1, 1), true);
     auto p = server.start();
     EXPECT_TRUE(p.ok()) << (p ? "" : p.error());
@@ -156,7 +157,8 @@ class Client {
 const std::string kLogin = "sm1qaddress0.rig1";
 
 json login(Client& c, const std::string& user = kLogin) {
-  c.send(json{{"id", 1}, {"method", "login"}, {"params", {{"login", user}, {"pass", "x"}, {"agent", "bmminer/2.0.0"}}}});
+  c.send(
+      json{{"id", 1}, {"method", "login"}, {"params", {{"login", user}, {"pass", "x"}, {"agent", "bmminer/2.0.0"}}}});
   return c.reply(1);
 }
 
@@ -195,7 +197,8 @@ TEST(StratumServer, AnswersTheB3CaptureShapes) {
     ASSERT_TRUE(reply["result"]["job"].contains(key)) << key;
     ASSERT_TRUE(reply["result"]["job"][key].is_string()) << key;
     // job_id is decimal of any width up to 2^63 (btmcpool's are random u64s); the rest are fixed-width hex.
-    if (key != "job_id") EXPECT_EQ(reply["result"]["job"][key].get<std::string>().size(), value.get<std::string>().size()) << key;
+    if (key != "job_id")
+      EXPECT_EQ(reply["result"]["job"][key].get<std::string>().size(), value.get<std::string>().size()) << key;
   }
   EXPECT_EQ(reply["result"]["job"].size(), want["result"]["job"].size());
   auto job = stratum::decode_job(reply["result"]["job"]);

@@ -18,7 +18,6 @@ struct CheckHasher {
 };
 
 // selector: "cpu", or a device id as `tensority devices` lists it ("cuda:0", "opencl:0:0").
-core::Result<CheckHasher> make_check_hasher(const std::string& selector,
-                                            std::function<void(const std::string&)> warn);
+core::Result<CheckHasher> make_check_hasher(const std::string& selector, std::function<void(const std::string&)> warn);
 
 }  // namespace tensority::pool

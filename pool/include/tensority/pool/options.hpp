@@ -16,8 +16,8 @@ namespace tensority::pool {
 config::Schema pool_schema();
 
 struct PayoutOptions {
-  std::string keystore;         // the pool wallet's key store; empty: no payouts
-  std::string passphrase_file;  // for a sealed key store (else $TENSORITY_POOL_PASSPHRASE)
+  std::string keystore;                 // the pool wallet's key store; empty: no payouts
+  std::string passphrase_file;          // for a sealed key store (else $TENSORITY_POOL_PASSPHRASE)
   std::uint64_t minimum = 100'000'000;  // neu (1 BTM)
   std::chrono::milliseconds interval{600'000};
   std::size_t max_outputs = 50;  // recipients per transaction

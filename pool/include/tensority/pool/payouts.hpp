@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "tensority/node/address.hpp"
@@ -43,6 +44,12 @@ class Payer {
   // pending -> signed -> submitted, or failed (balances restored) when no transaction can be built.
   core::Result<bool> send(const Payout& payout, std::int64_t now_ms, PayoutReport& report);
   core::Result<bool> resend(const Payout& payout, std::int64_t now_ms, PayoutReport& report);
+  // Joins the wallet's smallest mature outputs when it holds more than kConsolidateAbove.
+  core::Result<bool> consolidate();
+
+  // A P2WPKH input costs about 1,500 gas; a transaction may use 30,000.
+  static constexpr std::size_t kConsolidateAbove = 12;
+  static constexpr std::size_t kConsolidateInputs = 12;
 
   StoreWriter& store_;
   wallet::Keystore& keystore_;
@@ -50,6 +57,7 @@ class Payer {
   node::Network network_;
   PayoutOptions options_;
   LogFn log_;
+  std::set<std::int64_t> warned_;  // payouts already reported as refused on a resend
 };
 
 // For tests of the crash paths: when $TENSORITY_POOL_CRASH_AT names this point, the process

@@ -35,8 +35,8 @@ struct WorkerStats {
   Hashrates hashrate;
   std::uint64_t shares_1d = 0;
   std::int64_t last_share_ms = 0;
-  bool online = false;              // has an open session now
-  std::uint64_t difficulty = 0;     // its session's current difficulty, when online
+  bool online = false;           // has an open session now
+  std::uint64_t difficulty = 0;  // its session's current difficulty, when online
 };
 
 struct NetworkStats {
@@ -44,10 +44,10 @@ struct NetworkStats {
   std::uint64_t height = 0;  // of the block being mined
   std::uint64_t bits = 0;
   std::uint64_t difficulty = 0;
-  double hashrate = 0;  // difficulty / 150 s
+  double hashrate = 0;                // difficulty / 150 s
   std::uint64_t reward_estimate = 0;  // neu: the subsidy of the block being mined (what PPS pays on)
   std::string previous_block_hash;
-  std::int64_t work_age_ms = 0;       // since the last new block reached the pool
+  std::int64_t work_age_ms = 0;  // since the last new block reached the pool
 };
 
 struct PoolStats {

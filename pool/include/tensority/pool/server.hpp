@@ -70,11 +70,11 @@ struct ServerOptions {
   std::size_t job_ring = 8;
   std::size_t max_sessions = 100'000;
   std::size_t max_sessions_per_ip = 5'000;
-  std::chrono::milliseconds login_timeout{30'000};   // connected but not logged in
-  std::chrono::milliseconds idle_timeout{600'000};   // nothing received for this long
-  double login_rate = 50;     // logins per second per IP (token bucket) ...
-  double login_burst = 1000;  // ... with this many at once (a farm reconnecting)
-  double submit_rate = 20;    // submits per second per session ...
+  std::chrono::milliseconds login_timeout{30'000};  // connected but not logged in
+  std::chrono::milliseconds idle_timeout{600'000};  // nothing received for this long
+  double login_rate = 50;                           // logins per second per IP (token bucket) ...
+  double login_burst = 1000;                        // ... with this many at once (a farm reconnecting)
+  double submit_rate = 20;                          // submits per second per session ...
   double submit_burst = 100;
   std::size_t max_pending_submits = 32;  // per session, waiting for their verdict
   // Ban a login name (and its IP when ban_ip) once it has sent at least ban_min_submits
@@ -149,7 +149,7 @@ class StratumServer {
   // Open logged-in sessions (waits for each I/O thread to answer).
   std::vector<SessionInfo> sessions() const;
 
- struct Impl;  // public so the session class in server.cpp can name it
+  struct Impl;  // public so the session class in server.cpp can name it
 
  private:
   std::unique_ptr<Impl> impl_;

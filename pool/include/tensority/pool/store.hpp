@@ -27,8 +27,8 @@ namespace tensority::pool {
 using StoreStatus = core::Result<std::monostate>;
 
 struct ShareRecord {
-  std::string address;  // the account part of the login (payout address)
-  std::string worker;   // the part after the first '.', "0" when none
+  std::string address;           // the account part of the login (payout address)
+  std::string worker;            // the part after the first '.', "0" when none
   std::uint64_t difficulty = 0;  // the difficulty the job was assigned (credited at)
   std::uint64_t height = 0;
   std::int64_t time_ms = 0;
@@ -57,14 +57,14 @@ struct BlockRecord {
   std::uint64_t height = 0;
   std::string finder_address;
   std::string finder_worker;
-  std::int64_t share_id = 0;          // the share that found it (its id from add_shares)
+  std::int64_t share_id = 0;  // the share that found it (its id from add_shares)
   std::uint64_t network_difficulty = 0;
-  std::uint64_t reward = 0;           // coinbase amount (subsidy + fees), 0 until known
-  std::string scheme;                 // "pplns", "pps" or "solo" at the time it was found
+  std::uint64_t reward = 0;  // coinbase amount (subsidy + fees), 0 until known
+  std::string scheme;        // "pplns", "pps" or "solo" at the time it was found
   std::int64_t found_ms = 0;
   std::int64_t updated_ms = 0;
   BlockStatus status = BlockStatus::submitted;
-  std::string note;                   // the node's words on a rejection, etc.
+  std::string note;  // the node's words on a rejection, etc.
   std::uint32_t instance = 0;
 };
 
@@ -126,8 +126,8 @@ struct Payout {
 class Store {
  public:
   // Opens (creating the database file or schema when missing) and migrates the schema.
-  // SQLite: WAL, synchronous=NORMAL (a committed transaction survives the process being
-  // killed), a busy timeout, and an exclusive lock file so a second process cannot open it.
+  // SQLite: WAL, synchronous=FULL (a committed transaction survives the process being killed,
+  // and a power cut), a busy timeout, and an exclusive lock file so a second process cannot open it.
   static core::Result<std::unique_ptr<Store>> open(std::string_view url);
   virtual ~Store() = default;
 
@@ -136,7 +136,7 @@ class Store {
   // Shares: inserts every share and applies the PPS credits, in one transaction. Answers the
   // new share ids in order (increasing).
   virtual core::Result<std::vector<std::int64_t>> add_shares(std::span<const ShareRecord> shares,
-                                                              std::span<const BalanceDelta> credits) = 0;
+                                                             std::span<const BalanceDelta> credits) = 0;
   // PPLNS: walks back from share `last_share_id` (included), newest first, summing difficulty
   // per address until `window` is reached; the share that crosses the window counts only for
   // the part inside it. Fewer shares than the window: all of them.
@@ -181,8 +181,8 @@ class Store {
   // or changes nothing and fails when any balance is short.
   virtual core::Result<std::int64_t> create_payout(std::span<const PayoutItem> items, std::int64_t now_ms) = 0;
   // pending -> signed_tx
-  virtual StoreStatus payout_signed(std::int64_t id, std::string_view tx_id, std::string_view raw_tx,
-                                    std::uint64_t fee, std::int64_t now_ms) = 0;
+  virtual StoreStatus payout_signed(std::int64_t id, std::string_view tx_id, std::string_view raw_tx, std::uint64_t fee,
+                                    std::int64_t now_ms) = 0;
   // signed_tx -> submitted
   virtual StoreStatus payout_submitted(std::int64_t id, std::int64_t now_ms) = 0;
   // signed_tx | submitted -> confirmed

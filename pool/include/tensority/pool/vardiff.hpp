@@ -13,11 +13,11 @@
 namespace tensority::pool {
 
 struct VardiffOptions {
-  std::uint64_t start = 65536;
-  std::uint64_t min = 256;
-  std::uint64_t max = std::uint64_t{1} << 32;  // the 4-byte target field's limit
-  std::chrono::milliseconds target_interval{15'000};   // seconds per share wanted
-  std::chrono::milliseconds retarget_interval{90'000};  // least time between changes
+  std::uint64_t start = 8192;  // the same defaults as `tensority pool`'s settings
+  std::uint64_t min = 64;
+  std::uint64_t max = std::uint64_t{1} << 32;           // the 4-byte target field's limit
+  std::chrono::milliseconds target_interval{15'000};    // seconds per share wanted
+  std::chrono::milliseconds retarget_interval{30'000};  // least time between changes
   double variance = 0.3;                                // tolerated relative deviation
   double max_step = 4.0;                                // largest factor per change
   std::size_t window = 16;                              // shares in the estimate
