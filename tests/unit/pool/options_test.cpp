@@ -3,6 +3,8 @@
 // values are refused with one line.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tensority/config/schema.hpp"
@@ -21,9 +23,29 @@ core::Result<PoolConfig> config_of(std::string_view yaml) {
   return pool_config(*values);
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 void expect_one_line(const std::string& error) {
   EXPECT_FALSE(error.empty());
   EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+}
+
+// The example file and the guide's reference are generated from the schema; a changed setting
+// must be regenerated into both (tensority pool --example-config; config::markdown_reference).
+TEST(PoolOptions, TheExampleAndTheGuideMatchTheSchema) {
+  const std::string example = read_file(kExample);
+  EXPECT_NE(example.find(config::yaml_example(pool_schema())), std::string::npos)
+      << "config/pool.example.yaml differs from `tensority pool --example-config`";
+  const std::string guide = read_file(std::string(TENSORITY_TEST_DATA_DIR) + "/../../docs/pool.md");
+  const config::Schema schema = pool_schema();  // options() refers into it
+  for (const auto& o : schema.options()) {
+    EXPECT_NE(guide.find("| " + o.help + " |"), std::string::npos) << "docs/pool.md lacks the help of " << o.key;
+  }
 }
 
 TEST(PoolOptions, TheExampleFileLoadsAndLacksOnlyTheNode) {
