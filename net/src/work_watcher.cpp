@@ -86,13 +86,15 @@ std::string WorkWatcher::run() {
     }
     if (!why.empty()) {
       if (++failures >= options_.max_failures) return "node unreachable: " + why;
-      if (log_) {
+      // A node that is down for an hour should not leave 3,600 lines: the 1st, 2nd, 4th, 8th...
+      if (log_ && (failures & (failures - 1)) == 0) {
         log_(true, url + ": " + why + " (" + std::to_string(failures) + "/" + std::to_string(options_.max_failures) + ")");
       }
       std::unique_lock lock(mutex_);
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return closing_.load(); });
       why.clear();
     } else {
+      if (failures > 0 && log_) log_(false, url + ": reachable again after " + std::to_string(failures) + " failed calls");
       failures = 0;
     }
   }
