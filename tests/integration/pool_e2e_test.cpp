@@ -139,16 +139,20 @@ TEST(PoolEndToEnd, PplnsSharesBlocksMaturityAndPayouts) {
   const json first = early["blocks"].back();
   EXPECT_EQ(first["scheme"], "pplns");
   EXPECT_GT(first["reward"].get<std::uint64_t>(), 0u);
-  const std::uint64_t height_then = node.ok("get-block-count", json::object())["block_count"].get<std::uint64_t>();
-  if (height_then + 1 < first["height"].get<std::uint64_t>() + 100) {
-    std::uint64_t immature = 0, balance = 0;
+  {
+    std::uint64_t immature = 0, credited = 0;
     for (const auto& a : {m1, m2}) {
       const json m = pool.get("/v1/miner?address=" + a);
       immature += m["immature"].get<std::uint64_t>();
-      balance += m["balance"].get<std::uint64_t>() + m["paid"].get<std::uint64_t>();
+      credited += m["balance"].get<std::uint64_t>() + m["paid"].get<std::uint64_t>();
     }
-    EXPECT_GT(immature, 0u);
-    EXPECT_EQ(balance, 0u) << "credited before the coinbase matured";
+    // Read after the balances: below height 100 no coinbase can be spendable yet (a block at
+    // height h matures when the next block is h + 100), so nothing may be credited.
+    const std::uint64_t height = node.ok("get-block-count", json::object())["block_count"].get<std::uint64_t>();
+    if (height < 100) {
+      EXPECT_GT(immature, 0u);
+      EXPECT_EQ(credited, 0u) << "credited before the coinbase matured";
+    }
   }
 
   // Both miners paid in a transaction the node confirmed.
@@ -185,7 +189,10 @@ TEST(PoolEndToEnd, PplnsSharesBlocksMaturityAndPayouts) {
   pool.process().signal(SIGTERM);
   EXPECT_EQ(pool.process().wait(), 0);
   const StoreView v = inspect("sqlite:" + (dir.path / "pool" / "pool.db").string(), node);
-  EXPECT_EQ(v.shares, accepted);
+  // Every share a miner was told was accepted is stored; one whose "OK" was still on its way
+  // when a miner stopped waiting may be stored without being counted by the miner.
+  EXPECT_GE(v.shares, accepted);
+  EXPECT_LE(v.shares, accepted + 2);
   EXPECT_GT(v.matured, 0u);
   // What the chain paid each miner is exactly what the pool recorded as paid.
   for (const auto& a : {m1, m2}) {
