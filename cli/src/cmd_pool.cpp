@@ -82,17 +82,17 @@ int run_pool(PoolArgs& a) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  pool::Pool p(c, log, TENSORITY_VERSION);
+  if (auto started = p.start(); !started) {
+    p.stop();
+    throw std::runtime_error(started.error());
+  }
+  // Said once the pool runs, so that a failed start stays one line.
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < c.server.max_sessions + 64) {
     log(LogLevel::warn, "pool",
         fmt::format("this process may open {} files: at most about {} sessions (raise ulimit -n for "
                     "--max-sessions {})",
                     files.rlim_cur, files.rlim_cur - 64, c.server.max_sessions));
-  }
-
-  pool::Pool p(c, log, TENSORITY_VERSION);
-  if (auto started = p.start(); !started) {
-    p.stop();
-    throw std::runtime_error(started.error());
   }
 
   using Clock = std::chrono::steady_clock;

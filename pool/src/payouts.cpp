@@ -150,39 +150,34 @@ core::Result<bool> Payer::resend(const Payout& payout, std::int64_t now_ms, Payo
   return true;
 }
 
-core::Result<bool> Payer::consolidate() {
-  using R = core::Result<bool>;
-  wallet::Wallet w(keystore_, rpc_);
-  auto height = w.next_height();
-  if (!height) return R::failure("consolidation: " + height.error());
-  auto utxos = w.utxos();
-  if (!utxos) return R::failure("consolidation: " + utxos.error());
-  std::vector<wallet::Utxo> mature;
-  for (const auto& u : *utxos) {
-    if (u.asset_id == node::kBtmAssetId && u.mature_at(*height)) mature.push_back(u);
-  }
-  if (mature.size() <= kConsolidateAbove) return false;
-  std::sort(mature.begin(), mature.end(), [](const wallet::Utxo& a, const wallet::Utxo& b) { return a.amount < b.amount; });
-  mature.resize(kConsolidateInputs);
+core::Result<std::uint64_t> Payer::consolidate(std::vector<wallet::Utxo> outputs, std::uint64_t height) {
+  using R = core::Result<std::uint64_t>;
+  std::sort(outputs.begin(), outputs.end(), [](const wallet::Utxo& a, const wallet::Utxo& b) { return a.amount < b.amount; });
+  if (outputs.size() > kConsolidateInputs) outputs.resize(kConsolidateInputs);
+  if (outputs.size() < 2) return std::uint64_t{0};
   std::uint64_t sum = 0;
-  for (const auto& u : mature) sum += u.amount;
+  for (const auto& u : outputs) sum += u.amount;
+  // The builder spends the largest outputs first and stops once the payment is covered, so
+  // the payment is everything less a fee margin: every chosen output has to go in. What the
+  // margin leaves over comes back as a small change output.
+  const std::uint64_t margin = 2 * wallet::fee_for_gas(kGasPerInput * (outputs.size() + 2), 10);
+  if (sum <= 2 * margin) return std::uint64_t{0};
   auto change = wallet::default_change_program(keystore_);
   if (!change) return R::failure("consolidation: " + change.error());
-  // Half to one output and the rest back as change: two outputs from many, the fee found by
-  // the builder, whatever the inputs.
   wallet::TxRequest request;
-  request.height = *height;
-  wallet::Payment half;
-  half.amount = sum / 2;
-  half.control_program = *change;
-  request.outputs.push_back(half);
-  auto built = wallet::build_transaction(keystore_, mature, request);
+  request.height = height;
+  wallet::Payment joined;
+  joined.amount = sum - margin;
+  joined.control_program = *change;
+  request.outputs.push_back(joined);
+  auto built = wallet::build_transaction(keystore_, outputs, request);
   if (!built) return R::failure("consolidation: " + built.error());
   auto sent = rpc_.submit_transaction(built->raw);
   if (!sent) return R::failure("consolidation: " + sent.error());
-  log_(false, "joined the wallet's " + std::to_string(mature.size()) + " smallest outputs (" + btm(sum) +
-                  ") in transaction " + core::to_hex(built->entries.tx_id) + ", so payouts stay under the gas limit");
-  return true;
+  log_(false, "joined " + std::to_string(built->spent.size()) + " of the pool wallet's outputs (" + btm(sum) +
+                  ") in transaction " + core::to_hex(built->entries.tx_id) +
+                  ": the next payout needs fewer inputs than a transaction's gas allows");
+  return sum;
 }
 
 core::Result<PayoutReport> Payer::reconcile(std::int64_t now_ms) {
@@ -202,17 +197,58 @@ core::Result<PayoutReport> Payer::pay(std::int64_t now_ms) {
   PayoutReport report;
   auto balances = wait(store_.call([](Store& s) { return s.balances(); }), "balances");
   if (!balances) return R::failure(balances.error());
-  // Coinbase outputs pile up one per block; a payout spending too many of them would exceed
-  // the transaction gas limit, so they are joined a few at a time first.
-  if (auto joined = consolidate(); !joined) log_(true, joined.error());
   std::vector<PayoutItem> due;
   for (const auto& b : *balances) {
     if (b.balance >= options_.minimum) due.push_back(PayoutItem{b.address, b.balance});
   }
+  if (due.empty()) return report;
+
+  wallet::Wallet w(keystore_, rpc_);
+  auto height = w.next_height();
+  if (!height) return R::failure("payouts: " + height.error());
+  auto utxos = w.utxos();
+  if (!utxos) return R::failure("payouts: " + utxos.error());
+  // What this run may spend, largest first: the order the builder takes inputs in.
+  std::vector<wallet::Utxo> free;
+  for (const auto& u : *utxos) {
+    if (u.asset_id == node::kBtmAssetId && u.mature_at(*height)) free.push_back(u);
+  }
+  std::sort(free.begin(), free.end(), [](const wallet::Utxo& a, const wallet::Utxo& b) { return a.amount > b.amount; });
+
   for (std::size_t start = 0; start < due.size(); start += options_.max_outputs) {
     const std::size_t end = std::min(due.size(), start + options_.max_outputs);
     std::vector<PayoutItem> items(due.begin() + static_cast<std::ptrdiff_t>(start),
                                   due.begin() + static_cast<std::ptrdiff_t>(end));
+    std::uint64_t total = 0;
+    for (const auto& i : items) total += i.amount;
+    // The inputs the builder will take for it, with room for the fee.
+    std::size_t inputs = 0;
+    std::uint64_t covered = 0;
+    while (inputs < free.size() &&
+           covered < total + wallet::fee_for_gas(kGasPerInput * (inputs + 1) + kGasPerOutput * (items.size() + 1), 10)) {
+      covered += free[inputs++].amount;
+    }
+    const std::uint64_t need = total + wallet::fee_for_gas(kGasPerInput * inputs + kGasPerOutput * (items.size() + 1), 10);
+    if (covered < need) {
+      // Not even worth a failed payout record: wait for more blocks to mature (PPS pays ahead of them).
+      std::uint64_t spendable = 0;
+      for (const auto& u : free) spendable += u.amount;
+      const std::string state = btm(spendable) + " spendable, " + btm(total) + " due";
+      if (state != short_of_) {
+        log_(true, "the pool wallet has " + state + ": payouts wait until more of its outputs mature");
+        short_of_ = state;
+      }
+      break;
+    }
+    short_of_.clear();
+    if (inputs > kMaxPayoutInputs) {
+      // More inputs than a transaction's gas allows (coinbase outputs arrive one per block):
+      // join the smallest now and pay once the join confirmed.
+      auto joined = consolidate(free, *height);
+      if (!joined) return R::failure(joined.error());
+      break;
+    }
+    free.erase(free.begin(), free.begin() + static_cast<std::ptrdiff_t>(inputs));
     auto id = wait(store_.call([items, now_ms](Store& s) { return s.create_payout(items, now_ms); }), "create_payout");
     if (!id) return R::failure(id.error());
     ++report.created;
@@ -221,7 +257,7 @@ core::Result<PayoutReport> Payer::pay(std::int64_t now_ms) {
     p.id = *id;
     p.status = PayoutStatus::pending;
     p.items = items;
-    for (const auto& i : items) p.total += i.amount;
+    p.total = total;
     auto r = send(p, now_ms, report);
     if (!r) return R::failure(r.error());
   }

@@ -410,7 +410,7 @@ core::Result<std::monostate> Pool::start() {
       }
       if (!said) {
         d.warn("store", "instance id " + std::to_string(c.server.instance) +
-                            " is held by another pool; waiting up to " + std::to_string(kLeaseTtlMs / 1000) +
+                            " is held by another pool; waiting up to " + std::to_string(kLeaseTtlMs / 1000 + 5) +
                             " s in case it was one that stopped without letting go");
         said = true;
       }

@@ -249,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_ || !logged_in_) return;
     auto t = srv_.current();
     if (!t) return;
-    const std::uint64_t d = vardiff_.difficulty();
+    const std::uint64_t d = job_difficulty(*t);
     const auto& target = w_.target_for(d);
     std::string job_id = w_.job_ids.next();
     std::string line = w_.renderer_for(t).render(job_id, nonce_start_, target.field);
@@ -264,6 +264,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!logged_in_ && now - connected_ > srv_.options.login_timeout) return close("no login in time");
     if (now - last_rx_ > srv_.options.idle_timeout) return close("idle timeout");
     if (logged_in_ && vardiff_.on_idle(now)) push_job();
+  }
+
+  // Never harder than the network: the miner only sends hashes that meet the share target, so
+  // a block between the two targets would never reach the pool (regtest, a young testnet).
+  std::uint64_t job_difficulty(const Template& t) const {
+    return std::max<std::uint64_t>(2, std::min(vardiff_.difficulty(), t.network_difficulty));
   }
 
   SessionInfo info() const {
@@ -385,7 +391,7 @@ class Session : public std::enable_shared_from_this<Session> {
     agent_ = params->agent.substr(0, 128);
     ++srv_.counters.logins;
     ++srv_.counters.logged_in;
-    const std::uint64_t d = vardiff_.difficulty();
+    const std::uint64_t d = job_difficulty(*t);
     stratum::Job job = stratum::make_job(w_.job_ids.next(), t->header, t->seed, nonce_start_, d);
     remember(job.job_id, *t, d, job.share_target);
     ++srv_.counters.jobs_sent;
@@ -395,7 +401,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_getjob(const stratum::Message& m) {
     if (!logged_in_) return refuse(m.id, stratum::kErrUnauthorizedWorker, "login first");
     auto t = srv_.current();
-    const std::uint64_t d = vardiff_.difficulty();
+    const std::uint64_t d = job_difficulty(*t);
     stratum::Job job = stratum::make_job(w_.job_ids.next(), t->header, t->seed, nonce_start_, d);
     remember(job.job_id, *t, d, job.share_target);
     ++srv_.counters.jobs_sent;

@@ -333,6 +333,20 @@ TEST(StratumServer, ClosesFloodsAndBansInvalidSubmitters) {
   EXPECT_TRUE(again.closed());
 }
 
+// A share target harder than the network's would hide every block between the two from the
+// pool (the miner only sends hashes that meet the share target): jobs are capped at the
+// network difficulty.
+TEST(StratumServer, JobsAreNeverHarderThanTheNetwork) {
+  ServerFixture f;
+  auto easy = vector_template(2, 2);
+  easy->header.previous_block_id = core::block_id(easy->header);
+  easy->network_difficulty = 20;
+  f.server.publish(easy, true);
+  Client c(f.port);
+  const json r = login(c);
+  EXPECT_EQ(r["result"]["job"]["target"], stratum::target_field_for_difficulty(20)) << r.dump();
+}
+
 TEST(StratumServer, SubmitRateIsLimited) {
   ServerOptions o = ServerFixture::defaults();
   o.submit_rate = 0.01;

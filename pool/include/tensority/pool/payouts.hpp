@@ -44,12 +44,16 @@ class Payer {
   // pending -> signed -> submitted, or failed (balances restored) when no transaction can be built.
   core::Result<bool> send(const Payout& payout, std::int64_t now_ms, PayoutReport& report);
   core::Result<bool> resend(const Payout& payout, std::int64_t now_ms, PayoutReport& report);
-  // Joins the wallet's smallest mature outputs when it holds more than kConsolidateAbove.
-  core::Result<bool> consolidate();
+  // Joins the smallest of `outputs` (at most kConsolidateInputs) into one; answers the amount
+  // the join spent (0: too few to join).
+  core::Result<std::uint64_t> consolidate(std::vector<wallet::Utxo> outputs, std::uint64_t height);
 
-  // A P2WPKH input costs about 1,500 gas; a transaction may use 30,000.
-  static constexpr std::size_t kConsolidateAbove = 12;
-  static constexpr std::size_t kConsolidateInputs = 12;
+  // A P2WPKH input costs about 1,500 gas and a transaction may use 30,000: a payout takes at
+  // most kMaxPayoutInputs inputs, and a join kConsolidateInputs.
+  static constexpr std::uint64_t kGasPerInput = 2'000;
+  static constexpr std::uint64_t kGasPerOutput = 500;
+  static constexpr std::size_t kMaxPayoutInputs = 16;
+  static constexpr std::size_t kConsolidateInputs = 16;
 
   StoreWriter& store_;
   wallet::Keystore& keystore_;
@@ -58,6 +62,7 @@ class Payer {
   PayoutOptions options_;
   LogFn log_;
   std::set<std::int64_t> warned_;  // payouts already reported as refused on a resend
+  std::string short_of_;           // the last "wallet too short" state logged
 };
 
 // For tests of the crash paths: when $TENSORITY_POOL_CRASH_AT names this point, the process
