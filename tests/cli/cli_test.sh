@@ -79,6 +79,36 @@ out=$("$bin" mine --config "$tmp/bench.yaml" --threads 1 --duration 1 2>&1); rc=
 if [[ $rc -eq 0 && "$out" == *", 1 threads,"* ]]; then ok; else bad "mine file+flag: rc=$rc $out"; fi
 out=$("$bin" mine --benchmark --device cpu --threads 1 --no-api --duration 3 2>&1); rc=$?
 if [[ $rc -eq 0 && "$out" == *"summary: accepted"* && "$out" == *"hardware errors 0"* ]]; then ok; else bad "mine --benchmark: rc=$rc $out"; fi
+
+# pool: bad settings are usage errors (exit 2, one line), found before anything is started.
+# Port 1 on loopback has nothing listening: a node URL that is valid but unreachable.
+node=http://127.0.0.1:1
+expect_usage "--node is required" pool
+expect_usage "--database: 'mysql://x' is not valid (sqlite:PATH or postgresql://USER@HOST:PORT/DB)" \
+  pool --node "$node" --database mysql://x
+expect_usage "--scheme: 'prop' is not allowed (one of: pplns, pps, solo)" pool --node "$node" --scheme prop
+expect_usage "vardiff.min (100) is above vardiff.max (10)" \
+  pool --node "$node" --min-difficulty 100 --max-difficulty 10
+expect_usage "--max-difficulty: '99999999999' is out of range (integer 2..4294967296)" \
+  pool --node "$node" --max-difficulty 99999999999
+out=$("$bin" pool --example-config 2>/dev/null); rc=$?
+if [[ $rc -eq 0 && "$out" == *"stratum:"* && "$out" == *"vardiff:"* ]]; then
+  ok
+else
+  bad "pool --example-config: rc=$rc"
+fi
+# The example parses as a config file: with every setting commented out, only --node is missing.
+printf '%s\n' "$out" >"$tmp/pool.yaml"
+expect_usage "--node is required" pool --config "$tmp/pool.yaml"
+# An unreachable node is a runtime failure: exit 1, one line. (--max-sessions keeps the
+# "raise ulimit -n" warning away on hosts whose descriptor limit is below the default's need.)
+err=$("$bin" pool --node "$node" --max-sessions 1000 --data-dir "$tmp/pool" 2>&1 >/dev/null); rc=$?
+lines=$(printf '%s\n' "$err" | grep -c .)
+if [[ $rc -eq 1 && $lines -eq 1 && "$err" == "tensority: failed: node $node: cannot reach the node at $node"* ]]; then
+  ok
+else
+  bad "pool with an unreachable node -> rc=$rc lines=$lines err=$err"
+fi
 rm -rf "$tmp"
 
 expect_usage "" bogus-command
