@@ -150,36 +150,6 @@ core::Result<bool> Payer::resend(const Payout& payout, std::int64_t now_ms, Payo
   return true;
 }
 
-core::Result<std::uint64_t> Payer::consolidate(std::vector<wallet::Utxo> outputs, std::uint64_t height) {
-  using R = core::Result<std::uint64_t>;
-  std::sort(outputs.begin(), outputs.end(), [](const wallet::Utxo& a, const wallet::Utxo& b) { return a.amount < b.amount; });
-  if (outputs.size() > kConsolidateInputs) outputs.resize(kConsolidateInputs);
-  if (outputs.size() < 2) return std::uint64_t{0};
-  std::uint64_t sum = 0;
-  for (const auto& u : outputs) sum += u.amount;
-  // The builder spends the largest outputs first and stops once the payment is covered, so
-  // the payment is everything less a fee margin: every chosen output has to go in. What the
-  // margin leaves over comes back as a small change output.
-  const std::uint64_t margin = 2 * wallet::fee_for_gas(kGasPerInput * (outputs.size() + 2), 10);
-  if (sum <= 2 * margin) return std::uint64_t{0};
-  auto change = wallet::default_change_program(keystore_);
-  if (!change) return R::failure("consolidation: " + change.error());
-  wallet::TxRequest request;
-  request.height = height;
-  wallet::Payment joined;
-  joined.amount = sum - margin;
-  joined.control_program = *change;
-  request.outputs.push_back(joined);
-  auto built = wallet::build_transaction(keystore_, outputs, request);
-  if (!built) return R::failure("consolidation: " + built.error());
-  auto sent = rpc_.submit_transaction(built->raw);
-  if (!sent) return R::failure("consolidation: " + sent.error());
-  log_(false, "joined " + std::to_string(built->spent.size()) + " of the pool wallet's outputs (" + btm(sum) +
-                  ") in transaction " + core::to_hex(built->entries.tx_id) +
-                  ": the next payout needs fewer inputs than a transaction's gas allows");
-  return sum;
-}
-
 core::Result<PayoutReport> Payer::reconcile(std::int64_t now_ms) {
   using R = core::Result<PayoutReport>;
   PayoutReport report;
@@ -243,10 +213,25 @@ core::Result<PayoutReport> Payer::pay(std::int64_t now_ms) {
     short_of_.clear();
     if (inputs > kMaxPayoutInputs) {
       // More inputs than a transaction's gas allows (coinbase outputs arrive one per block):
-      // join the smallest now and pay once the join confirmed.
-      auto joined = consolidate(free, *height);
-      if (!joined) return R::failure(joined.error());
-      break;
+      // pay what the largest kMaxPayoutInputs outputs cover now, in address order, the last
+      // item in part; the rest stays in the balances for the next run.
+      inputs = kMaxPayoutInputs;
+      std::uint64_t cap = 0;
+      for (std::size_t k = 0; k < inputs; ++k) cap += free[k].amount;
+      const std::uint64_t fee = wallet::fee_for_gas(kGasPerInput * inputs + kGasPerOutput * (items.size() + 1), 10);
+      cap = cap > fee ? cap - fee : 0;
+      std::vector<PayoutItem> part;
+      std::uint64_t taken = 0;
+      for (const auto& i : items) {
+        if (taken >= cap) break;
+        const std::uint64_t amount = std::min(i.amount, cap - taken);
+        if (amount < options_.minimum) break;
+        part.push_back(PayoutItem{i.address, amount});
+        taken += amount;
+      }
+      if (part.empty()) break;
+      items = std::move(part);
+      total = taken;
     }
     free.erase(free.begin(), free.begin() + static_cast<std::ptrdiff_t>(inputs));
     auto id = wait(store_.call([items, now_ms](Store& s) { return s.create_payout(items, now_ms); }), "create_payout");

@@ -228,7 +228,7 @@ TEST(PoolPostgres, TwoInstancesShareOneDatabaseAndHandOverMaintenance) {
         }
         return false;
       },
-      60s);
+      150s);
   bool confirmed_after_kill = false;
   for (const auto& p : paid["payments"]) {
     const bool after_kill = p["created_ms"].get<std::int64_t>() >= killed_ms;

@@ -44,16 +44,11 @@ class Payer {
   // pending -> signed -> submitted, or failed (balances restored) when no transaction can be built.
   core::Result<bool> send(const Payout& payout, std::int64_t now_ms, PayoutReport& report);
   core::Result<bool> resend(const Payout& payout, std::int64_t now_ms, PayoutReport& report);
-  // Joins the smallest of `outputs` (at most kConsolidateInputs) into one; answers the amount
-  // the join spent (0: too few to join).
-  core::Result<std::uint64_t> consolidate(std::vector<wallet::Utxo> outputs, std::uint64_t height);
-
   // A P2WPKH input costs about 1,500 gas and a transaction may use 30,000: a payout takes at
-  // most kMaxPayoutInputs inputs, and a join kConsolidateInputs.
+  // most kMaxPayoutInputs inputs and pays what they cover.
   static constexpr std::uint64_t kGasPerInput = 2'000;
   static constexpr std::uint64_t kGasPerOutput = 500;
   static constexpr std::size_t kMaxPayoutInputs = 16;
-  static constexpr std::size_t kConsolidateInputs = 16;
 
   StoreWriter& store_;
   wallet::Keystore& keystore_;
