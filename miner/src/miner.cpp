@@ -343,7 +343,9 @@ void Miner::on_found(Slot& slot, const std::shared_ptr<const Held>& held, const 
       switch (reply.status) {
         case SubmitStatus::accepted:
           ++totals_.accepted, ++slot.shares.accepted;
-          if (sol.meets_block_target && w.share_difficulty == 0) ++totals_.blocks, ++slot.shares.blocks, block = true;
+          // On a pool too: an accepted result that meets the network target is a block the pool
+          // sends on, so the summary does not read "blocks 0" after the pool found several.
+          if (sol.meets_block_target) ++totals_.blocks, ++slot.shares.blocks, block = true;
           break;
         case SubmitStatus::rejected: ++totals_.rejected, ++slot.shares.rejected; break;
         case SubmitStatus::stale: ++totals_.stale, ++slot.shares.stale; break;

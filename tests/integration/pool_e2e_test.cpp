@@ -184,6 +184,13 @@ TEST(PoolEndToEnd, PplnsSharesBlocksMaturityAndPayouts) {
   EXPECT_NE(metrics.find("tensority_pool_hashrate{window=\"5m\"}"), std::string::npos);
   EXPECT_NE(metrics.find("tensority_pool_submits_total{verdict=\"accepted\"}"), std::string::npos);
 
+  // The miners count what the pool took from them that meets the network target as blocks.
+  std::uint64_t miner_blocks = 0;
+  for (MinerProcess* m : {miner1.get(), miner2.get()}) {
+    miner_blocks += m->get("/v1/summary")["shares"]["blocks"].get<std::uint64_t>();
+  }
+  EXPECT_GT(miner_blocks, 0u);
+
   // Clean stop: every share a miner was told was accepted is in the database.
   const std::uint64_t accepted = stop_miner(*miner1) + stop_miner(*miner2);
   pool.process().signal(SIGTERM);
