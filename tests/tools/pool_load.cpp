@@ -3,7 +3,10 @@
 // sized for:
 //   1. sessions held: how many log in and stay connected, and the pool's VmRSS / VmHWM;
 //   2. job broadcast latency: from a trigger (the node's RPC /generate, or the pool's own next
-//      block) to each session's receipt of a job with a new previous_block_hash;
+//      block) to each session's receipt of a job with a new previous_block_hash, taken twice:
+//      when this process reads it, and when it arrived in the session's socket (the kernel's
+//      receive time stamp, SO_TIMESTAMPNS), which leaves out this process's own delay in
+//      getting to 10,000 readable sockets on cores it shares with the pool;
 //   3. share checks per second: submits without a result, each costing the pool one Tensority
 //      hash before it answers "Low Difficulty Share".
 // Progress lines go to stderr; one JSON object with every figure goes to stdout. --help lists
@@ -13,21 +16,24 @@
 // so session state needs no lock; the shared figures sit behind one mutex. Sessions are read
 // reactor-style (async_wait, then non-blocking reads into a per-thread buffer): an idle session
 // holds no read buffer, and the receipt time is taken the moment its socket is seen readable,
-// before its lines are parsed. The main thread drives the phases and is the one that blocks
+// before its lines are parsed; the arrival time comes with the read, from the kernel. The main thread drives the phases and is the one that blocks
 // on the node RPC, so the io threads keep timestamping while it waits.
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -114,12 +120,19 @@ struct Bucket {  // one second of the share phase, by when the outcome became kn
   std::uint64_t sent = 0, ok = 0, low = 0, other = 0, timeouts = 0;
 };
 
+// When a pushed job was read here, and when it arrived in the socket (the kernel's time stamp
+// of the first segment of the read, mapped onto the steady clock; `read` where none is known).
+struct Receipt {
+  TimePoint read;
+  TimePoint arrived;
+};
+
 struct Figures {  // guarded by Load::mu
   std::uint64_t connected = 0, connect_failed = 0, logged_in = 0, login_failed = 0, dropped = 0;
   std::map<std::string, std::uint64_t> connect_errors, login_errors, drop_reasons;
   std::vector<double> login_ms;  // connect start to login reply
-  // Receipt times of pushed jobs whose previous_block_hash changed, by that hash (hex).
-  std::unordered_map<std::string, std::vector<TimePoint>> blocks;
+  // Receipts of pushed jobs whose previous_block_hash changed, by that hash (hex).
+  std::unordered_map<std::string, std::vector<Receipt>> blocks;
   std::vector<std::string> block_order;  // in order of first receipt
   std::uint64_t jobs = 0, same_block_jobs = 0, repeated_jobs = 0, bad_jobs = 0, bad_lines = 0;
   std::uint64_t other_messages = 0, stray_replies = 0;
@@ -309,6 +322,8 @@ class Session {
     error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);  // small lines: Nagle would hold one behind an unacked one
     socket_.non_blocking(true, ignored);
+    const int on = 1;  // arrival time stamps (SCM_TIMESTAMPNS) with every read
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     {
       const std::lock_guard lock(load_.mu);
       ++load_.fig.connected;
@@ -330,19 +345,49 @@ class Session {
   void on_readable(TimePoint now) {
     thread_local std::vector<char> buffer(64 * 1024);
     for (;;) {
-      error_code ec;
-      const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec) return close(ec == asio::error::eof ? "closed by the pool" : ec.message());
-      if (!take_lines(std::string_view(buffer.data(), n), now)) return;
+      iovec iov{buffer.data(), buffer.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      const ssize_t got = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return close(std::string("read: ") + std::strerror(errno));
+      if (got == 0) return close("closed by the pool");
+      const auto n = static_cast<std::size_t>(got);
+      if (!take_lines(std::string_view(buffer.data(), n), now, arrival_of(msg, now))) return;
       if (n < buffer.size()) break;
     }
     wait_readable();
   }
 
+  // The kernel's receive time of the read's first segment, on the steady clock. A read may
+  // join segments, so the stamp is only the arrival of a line that starts the read.
+  static TimePoint arrival_of(msghdr& msg, TimePoint read) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      const auto wall = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                                          std::chrono::nanoseconds(ts.tv_nsec)));
+      const auto age = std::chrono::system_clock::now() - wall;
+      if (age < std::chrono::system_clock::duration::zero()) return read;
+      return std::min(read, Clock::now() - std::chrono::duration_cast<Clock::duration>(age));
+    }
+    return read;
+  }
+
   // False once the session is closed.
-  bool take_lines(std::string_view data, TimePoint now) {
+  bool take_lines(std::string_view data, TimePoint now, TimePoint arrived) {
+    // Only a line that starts this read arrived with its first segment; later ones get `now`.
+    bool first = partial_.empty();
     while (!data.empty()) {
+      const TimePoint line_arrived = first ? arrived : now;
+      first = false;
       const auto newline = data.find('\n');
       if (newline == std::string_view::npos) {
         partial_.append(data);
@@ -353,12 +398,12 @@ class Session {
         return true;
       }
       if (partial_.empty()) {
-        handle_line(data.substr(0, newline), now);
+        handle_line(data.substr(0, newline), now, line_arrived);
       } else {
         partial_.append(data.substr(0, newline));
         const std::string line = std::move(partial_);
         partial_ = std::string();  // moved-from: make it empty and unallocated
-        handle_line(line, now);
+        handle_line(line, now, now);
       }
       if (state() == State::closed) return false;
       data.remove_prefix(newline + 1);
@@ -366,7 +411,7 @@ class Session {
     return true;
   }
 
-  void handle_line(std::string_view line, TimePoint now) {
+  void handle_line(std::string_view line, TimePoint now, TimePoint arrived) {
     if (line.empty() || line == "\r") return;
     auto message = stratum::parse_line(line, load_.opt.max_line);
     if (!message) {
@@ -375,7 +420,7 @@ class Session {
       return load_.note("session " + std::to_string(index_) + ": " + message.error());
     }
     if (message->kind == stratum::Message::Kind::response) return on_response(*message, now);
-    if (message->method == "job") return on_job(message->params, now);
+    if (message->method == "job") return on_job(message->params, Receipt{now, arrived});
     const std::lock_guard lock(load_.mu);
     ++load_.fig.other_messages;
   }
@@ -435,20 +480,20 @@ class Session {
       load_.fig.login_ms.push_back(ms_between(setup_started_, now));
       if (!result->status.empty() && result->status != "OK") load_.note("login status '" + result->status + "'");
     }
-    if (result->job) apply_job(*result->job, now, false);
+    if (result->job) apply_job(*result->job, Receipt{now, now}, false);
   }
 
-  void on_job(const nlohmann::json& params, TimePoint now) {
+  void on_job(const nlohmann::json& params, Receipt receipt) {
     auto job = stratum::decode_job(params);
     if (!job) {
       const std::lock_guard lock(load_.mu);
       ++load_.fig.bad_jobs;
       return load_.note("session " + std::to_string(index_) + ": bad job: " + job.error());
     }
-    apply_job(*job, now, true);
+    apply_job(*job, receipt, true);
   }
 
-  void apply_job(const stratum::Job& job, TimePoint now, bool pushed) {
+  void apply_job(const stratum::Job& job, Receipt receipt, bool pushed) {
     const bool had_job = has_job_;
     const bool new_block = had_job && job.header.previous_block_id != previous_block_;
     const bool repeated = had_job && !new_block && job.job_id == job_id_;
@@ -463,7 +508,7 @@ class Session {
       const auto key = stratum::encode_hash(previous_block_);
       auto [it, first] = fig.blocks.try_emplace(key);
       if (first) fig.block_order.push_back(key);
-      it->second.push_back(now);
+      it->second.push_back(receipt);
     } else if (repeated) {
       ++fig.repeated_jobs;
     } else if (had_job) {
@@ -735,15 +780,21 @@ bool wait_for(Load& load, TimePoint deadline, const std::function<bool()>& done,
 // With a node, also from the moment its /generate answered: the block was connected by then,
 // so this leaves out the node's own mining time (regtest mines on the CPU inside the call).
 json block_round(Load& load, const std::string& key, std::optional<TimePoint> trigger, std::optional<TimePoint> answered,
-                 std::uint64_t expected, std::vector<double>& all_latencies, std::vector<double>& all_after_block) {
-  std::vector<TimePoint> receipts;
+                 std::uint64_t expected, std::vector<double>& all_latencies, std::vector<double>& all_after_block,
+                 std::vector<double>& all_arrived_after_block) {
+  std::vector<Receipt> receipts;
   {
     const std::lock_guard lock(load.mu);
     receipts = load.fig.blocks[key];
   }
-  const TimePoint t0 = trigger ? *trigger : *std::min_element(receipts.begin(), receipts.end());
+  TimePoint t0 = TimePoint::max();
+  if (trigger) {
+    t0 = *trigger;
+  } else {
+    for (const auto& r : receipts) t0 = std::min(t0, r.read);
+  }
   std::vector<double> latencies;
-  for (const auto at : receipts) latencies.push_back(ms_between(t0, at));
+  for (const auto& r : receipts) latencies.push_back(ms_between(t0, r.read));
   all_latencies.insert(all_latencies.end(), latencies.begin(), latencies.end());
   json round;
   round["block_hash"] = key;
@@ -754,10 +805,15 @@ json block_round(Load& load, const std::string& key, std::optional<TimePoint> tr
   round["spread_ms"] = latencies.empty() ? 0.0 : round3(*spread.second - *spread.first);
   round["latency_ms"] = summary(std::move(latencies));
   if (answered) {
-    std::vector<double> after;
-    for (const auto at : receipts) after.push_back(std::max(0.0, ms_between(*answered, at)));
+    std::vector<double> after, arrived;
+    for (const auto& r : receipts) {
+      after.push_back(std::max(0.0, ms_between(*answered, r.read)));
+      arrived.push_back(std::max(0.0, ms_between(*answered, r.arrived)));
+    }
     all_after_block.insert(all_after_block.end(), after.begin(), after.end());
+    all_arrived_after_block.insert(all_arrived_after_block.end(), arrived.begin(), arrived.end());
     round["after_block_ms"] = summary(std::move(after));
+    round["arrived_after_block_ms"] = summary(std::move(arrived));
   }
   return round;
 }
@@ -767,7 +823,11 @@ std::string round_line(const json& round) {
   const auto shown = [](const json& v) { return v.is_null() ? std::string("-") : fixed(v.get<double>(), 2); };
   return std::to_string(round["received"].get<std::uint64_t>()) + "/" +
          std::to_string(round["sessions"].get<std::uint64_t>()) + " sessions, p50 " + shown(l["p50"]) + " p90 " +
-         shown(l["p90"]) + " p99 " + shown(l["p99"]) + " max " + shown(l["max"]) + " ms";
+         shown(l["p90"]) + " p99 " + shown(l["p99"]) + " max " + shown(l["max"]) + " ms" +
+         (round.contains("arrived_after_block_ms")
+              ? "; after the block, p99 read " + shown(round["after_block_ms"]["p99"]) + " arrived " +
+                    shown(round["arrived_after_block_ms"]["p99"]) + " ms"
+              : std::string());
 }
 
 // The new block hash from {"status":"success","data":{"block_hashes":["<hex>"]}}.
@@ -790,7 +850,7 @@ json broadcast_phase(Load& load) {
   json rounds = json::array();
   std::vector<double> all_latencies;
   std::uint64_t expected_total = 0;
-  std::vector<double> generate_ms, all_after_block;
+  std::vector<double> generate_ms, all_after_block, all_arrived_after_block;
   for (unsigned r = 1; r <= opt.rounds && !load.stopping; ++r) {
     // With a node the pause lets the pool settle; without one, blocks come when they come.
     if (opt.node && r > 1 && !wait_for(load, Clock::now() + milliseconds(opt.round_pause_ms), {})) break;
@@ -879,7 +939,8 @@ json broadcast_phase(Load& load) {
       rounds.push_back(round);
       continue;
     }
-    round.update(block_round(load, key, trigger, answered_at, expected, all_latencies, all_after_block));
+    round.update(
+        block_round(load, key, trigger, answered_at, expected, all_latencies, all_after_block, all_arrived_after_block));
     round["matched_by"] = matched_by;
     expected_total += expected;
     say("round " + std::to_string(r) + "/" + std::to_string(opt.rounds) + ": block " + key.substr(0, 16) + "..., " +
@@ -898,6 +959,7 @@ json broadcast_phase(Load& load) {
   if (opt.node) {
     overall["generate_ms"] = summary(std::move(generate_ms));
     overall["after_block_ms"] = summary(std::move(all_after_block));
+    overall["arrived_after_block_ms"] = summary(std::move(all_arrived_after_block));
   }
   out["overall"] = overall;
   return out;
