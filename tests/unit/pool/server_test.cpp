@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <set>
+#include <thread>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -359,6 +362,82 @@ TEST(StratumServer, SubmitRateIsLimited) {
   const json limited = submit(c, 4, job_id, "0000200000000003");
   EXPECT_EQ(error_code_of(limited), stratum::kErrGeneric);
   EXPECT_EQ(f.server.counters().rate_limited, 1u);
+}
+
+// Replies go straight into the socket until it is full, then through the session's queue:
+// a client that reads slowly (a small receive buffer) still gets every line, in order.
+TEST(StratumServer, ASlowReaderGetsEveryLineInOrder) {
+  ServerFixture f;
+  asio::io_context io;
+  tcp::socket s(io);
+  s.open(tcp::v4());
+  const int small = 4096;  // set before connecting, so the window stays small
+  setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port));
+  timeval tv{10, 0};
+  setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const json hello{{"id", 1}, {"method", "login"}, {"params", {{"login", kLogin}, {"pass", "x"}}}};
+  std::string requests = hello.dump() + "\n";
+  // About 3 MB of job replies, read only after a pause: more than the kernel takes for a
+  // reader with a 4 KiB window, less than the 4 MiB a session may queue.
+  constexpr int kRequests = 6'000;
+  for (int i = 2; i < 2 + kRequests; ++i) {
+    requests += json{{"id", i}, {"method", "getjob"}, {"params", {{"id", kLogin}}}}.dump() + "\n";
+  }
+  std::thread writer([&] {
+    boost::system::error_code ignored;
+    asio::write(s, asio::buffer(requests), ignored);
+  });
+  struct Joiner {  // on an early failed assertion too: unblock the writer, then wait for it
+    tcp::socket& s;
+    std::thread& t;
+    ~Joiner() {
+      boost::system::error_code ignored;
+      s.shutdown(tcp::socket::shutdown_both, ignored);
+      t.join();
+    }
+  } joiner{s, writer};
+  std::this_thread::sleep_for(500ms);
+  asio::streambuf buffer;
+  std::istream in(&buffer);
+  int expected = 1;
+  std::set<std::string> job_ids;
+  while (expected < 2 + kRequests) {
+    boost::system::error_code ec;
+    asio::read_until(s, buffer, '\n', ec);
+    ASSERT_FALSE(ec) << "after reply " << expected - 1 << ": " << ec.message();
+    std::string line;
+    std::getline(in, line);
+    const json m = json::parse(line, nullptr, false);
+    ASSERT_FALSE(m.is_discarded()) << "after reply " << expected - 1 << ", not JSON: " << line.substr(0, 200);
+    if (!m.contains("id")) continue;  // the job push after the login
+    ASSERT_EQ(m["id"], expected) << line;
+    const json& job = expected == 1 ? m["result"]["job"] : m["result"];
+    job_ids.insert(job["job_id"].get<std::string>());
+    ++expected;
+  }
+  EXPECT_EQ(job_ids.size(), static_cast<std::size_t>(kRequests + 1));
+}
+
+// A client that never reads is closed once its unsent lines pass the limit, not buffered
+// without end.
+TEST(StratumServer, AClientThatNeverReadsIsClosed) {
+  ServerFixture f;
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port));
+  const json hello{{"id", 1}, {"method", "login"}, {"params", {{"login", kLogin}, {"pass", "x"}}}};
+  std::string requests = hello.dump() + "\n";
+  for (int i = 2; i < 40'000; ++i) {  // about 20 MB of job replies
+    requests += json{{"id", i}, {"method", "getjob"}, {"params", {{"id", kLogin}}}}.dump() + "\n";
+  }
+  boost::system::error_code ec;
+  asio::write(s, asio::buffer(requests), ec);  // may fail once the pool has closed the session
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.server.counters().sessions != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(f.server.counters().sessions, 0u);
 }
 
 }  // namespace
