@@ -99,12 +99,12 @@ config::Schema pool_schema() {
   o.push_back(ranged(make("stratum.login-burst", "login-burst", Type::number, "1000", st,
                           "logins at once per IP (a farm reconnecting)"),
                      1, 1e7, "N"));
-  o.push_back(
-      ranged(make("stratum.submit-rate", "submit-rate", Type::number, "20", st, "submits per second per session"), 0.01,
-             1e6, "N"));
-  o.push_back(
-      ranged(make("stratum.submit-burst", "submit-burst", Type::number, "100", st, "submits at once per session"), 1,
-             1e7, "N"));
+  o.push_back(ranged(make("stratum.submit-rate", "submit-rate", Type::number, "20", st,
+                          "submits and getjobs per second per session"),
+                     0.01, 1e6, "N"));
+  o.push_back(ranged(make("stratum.submit-burst", "submit-burst", Type::number, "100", st,
+                          "submits and getjobs at once per session"),
+                     1, 1e7, "N"));
   o.push_back(ranged(make("ban.min-submits", "ban-min-submits", Type::integer, "100", st,
                           "submits a session must have sent before it can be banned"),
                      1, 1e9, "N"));

@@ -404,6 +404,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_getjob(const stratum::Message& m) {
     if (!logged_in_) return refuse(m.id, stratum::kErrUnauthorizedWorker, "login first");
+    // A job costs the pool a render and a slot in the ring: getjob draws on the submit bucket,
+    // so a client cannot keep an I/O thread busy with job requests.
+    if (!submit_bucket_.take(Clock::now())) {
+      ++srv_.counters.rate_limited;
+      return refuse(m.id, stratum::kErrGeneric, "request rate limit exceeded (getjob counts with submits)");
+    }
     auto t = srv_.current();
     const std::uint64_t d = job_difficulty(*t);
     stratum::Job job = stratum::make_job(w_.job_ids.next(), t->header, t->seed, nonce_start_, d);

@@ -362,12 +362,20 @@ TEST(StratumServer, SubmitRateIsLimited) {
   const json limited = submit(c, 4, job_id, "0000200000000003");
   EXPECT_EQ(error_code_of(limited), stratum::kErrGeneric);
   EXPECT_EQ(f.server.counters().rate_limited, 1u);
+  // getjob draws on the same bucket: each job costs the pool a render.
+  c.send(json{{"id", 5}, {"method", "getjob"}, {"params", {{"id", kLogin}}}});
+  const json job = c.reply(5);
+  EXPECT_EQ(error_code_of(job), stratum::kErrGeneric) << job.dump();
+  EXPECT_TRUE(job["result"].is_null());
+  EXPECT_EQ(f.server.counters().rate_limited, 2u);
 }
 
 // Replies go straight into the socket until it is full, then through the session's queue:
 // a client that reads slowly (a small receive buffer) still gets every line, in order.
 TEST(StratumServer, ASlowReaderGetsEveryLineInOrder) {
-  ServerFixture f;
+  ServerOptions o = ServerFixture::defaults();
+  o.submit_burst = 1e6;  // getjob draws on the submit bucket
+  ServerFixture f(o);
   asio::io_context io;
   tcp::socket s(io);
   s.open(tcp::v4());
@@ -422,7 +430,9 @@ TEST(StratumServer, ASlowReaderGetsEveryLineInOrder) {
 // A client that never reads is closed once its unsent lines pass the limit, not buffered
 // without end.
 TEST(StratumServer, AClientThatNeverReadsIsClosed) {
-  ServerFixture f;
+  ServerOptions o = ServerFixture::defaults();
+  o.submit_burst = 1e6;
+  ServerFixture f(o);
   asio::io_context io;
   tcp::socket s(io);
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port));
