@@ -370,6 +370,17 @@ TEST(StratumServer, SubmitRateIsLimited) {
   EXPECT_EQ(f.server.counters().rate_limited, 2u);
 }
 
+// A login, then `getjobs` job requests (ids 2, 3, ...), as one block of lines: each costs the
+// pool a rendered job of about 500 bytes.
+std::string login_then_getjobs(int getjobs) {
+  const json hello{{"id", 1}, {"method", "login"}, {"params", {{"login", kLogin}, {"pass", "x"}}}};
+  std::string lines = hello.dump() + "\n";
+  for (int i = 2; i < 2 + getjobs; ++i) {
+    lines += json{{"id", i}, {"method", "getjob"}, {"params", {{"id", kLogin}}}}.dump() + "\n";
+  }
+  return lines;
+}
+
 // Replies go straight into the socket until it is full, then through the session's queue:
 // a client that reads slowly (a small receive buffer) still gets every line, in order.
 TEST(StratumServer, ASlowReaderGetsEveryLineInOrder) {
@@ -384,14 +395,10 @@ TEST(StratumServer, ASlowReaderGetsEveryLineInOrder) {
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port));
   timeval tv{10, 0};
   setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  const json hello{{"id", 1}, {"method", "login"}, {"params", {{"login", kLogin}, {"pass", "x"}}}};
-  std::string requests = hello.dump() + "\n";
   // About 3 MB of job replies, read only after a pause: more than the kernel takes for a
   // reader with a 4 KiB window, less than the 4 MiB a session may queue.
   constexpr int kRequests = 6'000;
-  for (int i = 2; i < 2 + kRequests; ++i) {
-    requests += json{{"id", i}, {"method", "getjob"}, {"params", {{"id", kLogin}}}}.dump() + "\n";
-  }
+  const std::string requests = login_then_getjobs(kRequests);
   std::thread writer([&] {
     boost::system::error_code ignored;
     asio::write(s, asio::buffer(requests), ignored);
@@ -436,11 +443,7 @@ TEST(StratumServer, AClientThatNeverReadsIsClosed) {
   asio::io_context io;
   tcp::socket s(io);
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port));
-  const json hello{{"id", 1}, {"method", "login"}, {"params", {{"login", kLogin}, {"pass", "x"}}}};
-  std::string requests = hello.dump() + "\n";
-  for (int i = 2; i < 40'000; ++i) {  // about 20 MB of job replies
-    requests += json{{"id", i}, {"method", "getjob"}, {"params", {{"id", kLogin}}}}.dump() + "\n";
-  }
+  const std::string requests = login_then_getjobs(40'000);  // about 20 MB of job replies
   boost::system::error_code ec;
   asio::write(s, asio::buffer(requests), ec);  // may fail once the pool has closed the session
   const auto deadline = std::chrono::steady_clock::now() + 10s;
