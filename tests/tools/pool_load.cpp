@@ -16,8 +16,9 @@
 // so session state needs no lock; the shared figures sit behind one mutex. Sessions are read
 // reactor-style (async_wait, then non-blocking reads into a per-thread buffer): an idle session
 // holds no read buffer, and the receipt time is taken the moment its socket is seen readable,
-// before its lines are parsed; the arrival time comes with the read, from the kernel. The main thread drives the phases and is the one that blocks
-// on the node RPC, so the io threads keep timestamping while it waits.
+// before its lines are parsed; the arrival time comes with the read, from the kernel. The main
+// thread drives the phases and is the one that blocks on the node RPC, so the io threads keep
+// timestamping while it waits.
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -384,10 +385,8 @@ class Session {
   // False once the session is closed.
   bool take_lines(std::string_view data, TimePoint now, TimePoint arrived) {
     // Only a line that starts this read arrived with its first segment; later ones get `now`.
-    bool first = partial_.empty();
+    TimePoint line_arrived = partial_.empty() ? arrived : now;
     while (!data.empty()) {
-      const TimePoint line_arrived = first ? arrived : now;
-      first = false;
       const auto newline = data.find('\n');
       if (newline == std::string_view::npos) {
         partial_.append(data);
@@ -403,10 +402,11 @@ class Session {
         partial_.append(data.substr(0, newline));
         const std::string line = std::move(partial_);
         partial_ = std::string();  // moved-from: make it empty and unallocated
-        handle_line(line, now, now);
+        handle_line(line, now, line_arrived);
       }
       if (state() == State::closed) return false;
       data.remove_prefix(newline + 1);
+      line_arrived = now;
     }
     return true;
   }
@@ -939,8 +939,8 @@ json broadcast_phase(Load& load) {
       rounds.push_back(round);
       continue;
     }
-    round.update(
-        block_round(load, key, trigger, answered_at, expected, all_latencies, all_after_block, all_arrived_after_block));
+    round.update(block_round(load, key, trigger, answered_at, expected, all_latencies, all_after_block,
+                             all_arrived_after_block));
     round["matched_by"] = matched_by;
     expected_total += expected;
     say("round " + std::to_string(r) + "/" + std::to_string(opt.rounds) + ": block " + key.substr(0, 16) + "..., " +
