@@ -200,8 +200,9 @@ TEST(StratumServer, AnswersTheB3CaptureShapes) {
     ASSERT_TRUE(reply["result"]["job"].contains(key)) << key;
     ASSERT_TRUE(reply["result"]["job"][key].is_string()) << key;
     // job_id is decimal of any width up to 2^63 (btmcpool's are random u64s); the rest are fixed-width hex.
-    if (key != "job_id")
+    if (key != "job_id") {
       EXPECT_EQ(reply["result"]["job"][key].get<std::string>().size(), value.get<std::string>().size()) << key;
+    }
   }
   EXPECT_EQ(reply["result"]["job"].size(), want["result"]["job"].size());
   auto job = stratum::decode_job(reply["result"]["job"]);
