@@ -102,6 +102,7 @@ core::Result<bool> Miner::start_devices() {
     wo.threads = device->info().backend == "cpu" ? options_.devices.cpu_threads : 0;
     wo.kernel = options_.devices.kernel;
     wo.pin_threads = options_.devices.pin_threads;
+    wo.nice = options_.devices.cpu_nice;
     wo.batch = options_.devices.gpu_batch;
     std::unique_ptr<kernels::hal::Worker> worker;
     auto st = device->create_worker(wo, worker);

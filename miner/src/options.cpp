@@ -124,6 +124,10 @@ config::Schema mine_schema() {
   Option pin = make("pin", "pin", Type::boolean, "true");
   pin.help = "pin CPU hashing threads to cores", pin.group = dev;
   add(pin);
+  Option nice = make("nice", "nice", Type::integer, "0");
+  nice.min = 0, nice.max = 19, nice.group = dev, nice.value_name = "N";
+  nice.help = "nice level of the CPU hashing threads (19: hash only on cores nothing else wants)";
+  add(nice);
   Option batch = make("batch", "batch", Type::integer, "0");
   batch.min = 0, batch.max = 1 << 20, batch.group = dev, batch.value_name = "N";
   batch.help = "GPU nonces per launch (0: autotuned on first use)";
@@ -189,6 +193,7 @@ core::Result<MineConfig> mine_config(const config::Values& v) {
   c.miner.devices.cpu_threads = static_cast<unsigned>(v.get_int("threads"));
   c.miner.devices.kernel = v.get_string("kernel");
   c.miner.devices.pin_threads = v.get_bool("pin");
+  c.miner.devices.cpu_nice = static_cast<int>(v.get_int("nice"));
   c.miner.devices.gpu_batch = static_cast<std::uint64_t>(v.get_int("batch"));
   c.miner.scan_time = ms(v.get_number("scan-time"));
   c.miner.failover.retries = static_cast<unsigned>(v.get_int("failover.retries"));

@@ -1,4 +1,9 @@
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -21,12 +26,14 @@ using hal::StatusCode;
 class CpuWorker final : public hal::Worker {
  public:
   CpuWorker(hal::DeviceInfo info, std::shared_ptr<CacheStore> store, const Variant& variant,
-            unsigned threads, bool pin)
+            unsigned threads, bool pin, int nice)
       : info_(std::move(info)), store_(std::move(store)), variant_(variant) {
-    for (unsigned i = 0; i < threads; ++i) pool_.emplace_back([this, i, pin] { thread_main(i, pin); });
+    for (unsigned i = 0; i < threads; ++i) pool_.emplace_back([this, i, pin, nice] { thread_main(i, pin, nice); });
     std::unique_lock lock(mutex_);
     cv_done_.wait(lock, [&] { return started_ == pool_.size(); });
     if (!bind_failure_.empty()) info_.notes.push_back("threads not pinned: " + bind_failure_);
+    if (!nice_failure_.empty()) info_.notes.push_back("threads keep their priority: " + nice_failure_);
+    if (nice > 0 && nice_failure_.empty()) info_.notes.push_back("threads at nice " + std::to_string(nice));
   }
 
   ~CpuWorker() override {
@@ -102,7 +109,13 @@ class CpuWorker final : public hal::Worker {
     const PreparedCache* cache = nullptr;
   };
 
-  void thread_main(unsigned index, bool pin) {
+  void thread_main(unsigned index, bool pin, int nice) {
+    // Linux keeps a nice value per thread: only the hashing threads yield, not the caller's
+    // network and API threads.
+    if (nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
+      std::lock_guard lock(mutex_);
+      nice_failure_ = std::strerror(errno);
+    }
     if (pin) {
       const unsigned cores = hwdetect::allowed_core_count();
       const auto bound = hwdetect::bind_current_thread_to_core(index % std::max(cores, 1u));
@@ -162,6 +175,7 @@ class CpuWorker final : public hal::Worker {
   std::uint64_t generation_ = 0;
   bool quit_ = false;
   std::string bind_failure_;
+  std::string nice_failure_;
   Task task_;
   std::vector<hal::Found> found_;
   std::atomic<std::uint64_t> next_{0};
@@ -215,7 +229,8 @@ class CpuDevice final : public hal::Device {
     if (threads > 4096) return Status::error(StatusCode::invalid_argument, "too many threads");
     hal::DeviceInfo info = info_;
     info.kernel = std::string(variant->name);
-    out = std::make_unique<CpuWorker>(std::move(info), store_, *variant, threads, options.pin_threads);
+    out = std::make_unique<CpuWorker>(std::move(info), store_, *variant, threads, options.pin_threads,
+                                     options.nice);
     return Status::success();
   }
 

@@ -3,10 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "kernel_test_util.hpp"
@@ -273,6 +278,44 @@ TEST(CpuBackend, StopFlagSetDuringSearchStopsIt) {
   hal::SearchResult again;
   ASSERT_TRUE(worker->search(job, 0, 2, target, again).ok());
   EXPECT_EQ(again.hashes_done, 2u);
+}
+
+// Nice values of this process's threads, from /proc (field 19 of each task's stat line).
+std::multiset<int> thread_nice_values() {
+  std::multiset<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string line;
+    std::getline(in, line);
+    // The command name may hold spaces; the fields after it are space-separated.
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string f;
+    for (int i = 3; i <= 19 && fields >> f; ++i) {
+      if (i == 19) out.insert(std::stoi(f));
+    }
+  }
+  return out;
+}
+
+TEST(CpuBackend, NiceLowersTheHashingThreadsOnly) {
+  auto device = cpu_device();
+  ASSERT_NE(device, nullptr);
+  const auto before = thread_nice_values();
+  hal::WorkerOptions options;
+  options.threads = 3;
+  options.pin_threads = false;
+  options.nice = 7;
+  std::unique_ptr<hal::Worker> worker;
+  ASSERT_TRUE(device->create_worker(options, worker).ok());
+  const auto during = thread_nice_values();
+  EXPECT_EQ(during.count(7), before.count(7) + 3);
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), 0) << "the calling thread kept its priority";
+  const auto& notes = worker->device().notes;
+  EXPECT_NE(std::find(notes.begin(), notes.end(), "threads at nice 7"), notes.end());
+  // Still hashes right.
+  ASSERT_TRUE(worker->prepare(core::initial_seed()).ok());
+  std::string report;
+  EXPECT_TRUE(worker->self_test(report).ok()) << report;
 }
 
 }  // namespace

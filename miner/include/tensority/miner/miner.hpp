@@ -26,6 +26,7 @@ struct DeviceOptions {
   unsigned cpu_threads = 0;      // 0 = one per allowed core
   std::string kernel;            // empty = fastest per device
   bool pin_threads = true;
+  int cpu_nice = 0;              // nice level of the CPU hashing threads
   std::uint64_t gpu_batch = 0;   // 0 = autotuned
 };
 

@@ -77,6 +77,7 @@ struct WorkerOptions {
   unsigned threads = 0;      // CPU: 0 = one per allowed core
   std::string kernel;        // empty = the fastest this device supports
   bool pin_threads = true;
+  int nice = 0;              // CPU: nice level of the hashing threads (0-19; 19 takes idle cores only)
   std::uint64_t batch = 0;   // GPU: nonces per launch; 0 = the autotuned value
   bool autotune = true;      // GPU with batch 0: tune on first use (false: a safe default)
 };
