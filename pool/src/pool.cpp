@@ -162,6 +162,12 @@ struct Pool::Impl : ShareHandler {
   }
 
   // ---- shares --------------------------------------------------------------------------
+  // Whether a newer block than the job's is already known here.
+  bool outrun(const ShareJob& job) {
+    std::lock_guard lock(work_mutex);
+    return current && job.template_id < current->first_of_block;
+  }
+
   void handle(Submission s, std::function<void(SubmitResult)> done) override {
     processor->handle(std::move(s), std::move(done));
   }
@@ -170,7 +176,15 @@ struct Pool::Impl : ShareHandler {
     const bool block = check.verdict == ShareVerdict::block;
     const std::string hash = core::to_hex(check.block_id);
     std::optional<net::NodeReply> verdict;
-    if (block) {
+    if (block && outrun(s.job)) {
+      // The share was sent in time and is credited, but the chain moved on while it waited
+      // for its check: the node refuses such a block, and asking costs it a block's
+      // validation while shares queue behind this one.
+      verdict = net::NodeReply{false, "stale: a block at this height arrived before the check finished"};
+      ++blocks_refused;
+      info("block", "block " + std::to_string(check.header.height) + " " + hash + " found by " + s.address +
+                        " came after the next block; not submitted");
+    } else if (block) {
       // The node first, before anything is written: a block waits for nobody.
       auto reply = node->submit_work(check.header);
       if (reply) {
