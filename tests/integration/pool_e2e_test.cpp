@@ -45,30 +45,6 @@ std::vector<std::string> pool_args(const NodeProcess& node, const std::filesyste
           "--stratum-port"};
 }
 
-std::unique_ptr<MinerProcess> start_miner(const std::filesystem::path& log, const std::string& url,
-                                          const std::string& user) {
-  return std::make_unique<MinerProcess>(
-      log, std::vector<std::string>{"--pool", url, "--user", user, "--device", "cpu", "--threads", "1", "--retries",
-                                    "1000", "--retry-pause", "0.2", "--max-pause", "1"});
-}
-
-std::uint64_t accepted_by(MinerProcess& m) {
-  const json s = m.get("/v1/summary");
-  return s.is_object() ? s["shares"]["accepted"].get<std::uint64_t>() : 0;
-}
-
-// Stops a miner with SIGINT (it waits for the verdicts in flight) and answers its final count.
-std::uint64_t stop_miner(MinerProcess& m) {
-  const std::uint64_t before = accepted_by(m);
-  m.process().signal(SIGINT);
-  EXPECT_EQ(m.process().wait(), 0);
-  // The last summary line holds the final count.
-  const std::string log = m.process().log();
-  const auto at = log.rfind("summary: accepted ");
-  if (at == std::string::npos) return before;
-  return std::stoull(log.substr(at + 18));
-}
-
 std::uint64_t utxo_sum(const NodeProcess& node, const std::string& address) {
   std::uint64_t sum = 0;
   for (const auto& u : node.ok("get-unspent-outputs", {{"address", address}})) sum += u["amount"].get<std::uint64_t>();
@@ -128,8 +104,8 @@ TEST(PoolEndToEnd, PplnsSharesBlocksMaturityAndPayouts) {
   PoolProcess pool(dir.path / "pool.log", args);
 
   const std::string m1 = regtest_address(11), m2 = regtest_address(12);
-  auto miner1 = start_miner(dir.path / "miner1.log", pool.stratum_url(), m1 + ".rig1");
-  auto miner2 = start_miner(dir.path / "miner2.log", pool.stratum_url(), m2 + ".rig2");
+  auto miner1 = start_pool_miner(dir.path / "miner1.log", pool.stratum_url(), m1 + ".rig1");
+  auto miner2 = start_pool_miner(dir.path / "miner2.log", pool.stratum_url(), m2 + ".rig2");
 
   // A block found and accepted while the chain is young: its credits are immature, nothing
   // is spendable yet.
@@ -228,8 +204,8 @@ TEST(PoolEndToEnd, KillNineLosesNoShareAndPaysNothingTwice) {
   auto pool = std::make_unique<PoolProcess>(dir.path / "pool.log", args(0));
   const std::uint16_t port = pool->stratum_port();
   const std::string m1 = regtest_address(21), m2 = regtest_address(22);
-  auto miner1 = start_miner(dir.path / "miner1.log", pool->stratum_url(), m1 + ".a");
-  auto miner2 = start_miner(dir.path / "miner2.log", pool->stratum_url(), m2 + ".b");
+  auto miner1 = start_pool_miner(dir.path / "miner1.log", pool->stratum_url(), m1 + ".a");
+  auto miner2 = start_pool_miner(dir.path / "miner2.log", pool->stratum_url(), m2 + ".b");
 
   // 1. kill -9 in the middle of mining.
   pool->wait_for(

@@ -36,23 +36,6 @@ std::vector<std::string> pool_args(const NodeProcess& node, const std::string& d
           "--stratum-port", "0"};
 }
 
-std::unique_ptr<MinerProcess> start_miner(const std::filesystem::path& log, const std::string& url,
-                                          const std::string& user) {
-  return std::make_unique<MinerProcess>(
-      log, std::vector<std::string>{"--pool", url, "--user", user, "--device", "cpu", "--threads", "1", "--retries",
-                                    "1000", "--retry-pause", "0.2", "--max-pause", "1"});
-}
-
-// Stops a miner with SIGINT (it waits for the verdicts in flight) and answers the accepted
-// count of its last summary line.
-std::uint64_t stop_miner(MinerProcess& m) {
-  m.process().signal(SIGINT);
-  EXPECT_EQ(m.process().wait(), 0);
-  const std::string log = m.process().log();
-  const auto at = log.rfind("summary: accepted ");
-  return at == std::string::npos ? 0 : std::stoull(log.substr(at + 18));
-}
-
 std::string last_line(std::string text) {
   while (!text.empty() && text.back() == '\n') text.pop_back();
   const auto newline = text.rfind('\n');
@@ -102,7 +85,7 @@ TEST(PoolPostgres, TwoInstancesShareOneDatabaseAndHandOverMaintenance) {
   const std::array<std::string, 2> addresses = {regtest_address(31), regtest_address(32)};
   std::array<std::unique_ptr<MinerProcess>, 2> miners;
   for (unsigned i = 0; i < 2; ++i) {
-    miners[i] = start_miner(dir.path / ("miner" + std::to_string(i) + ".log"), pools[i]->stratum_url(),
+    miners[i] = start_pool_miner(dir.path / ("miner" + std::to_string(i) + ".log"), pools[i]->stratum_url(),
                             addresses[i] + ".rig" + std::to_string(i));
   }
 
