@@ -1,7 +1,7 @@
 #pragma once
 // Runs `tensority mine` as a child process for integration tests and reads its HTTP API.
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <string>
