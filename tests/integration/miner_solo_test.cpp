@@ -18,7 +18,7 @@ TEST(MinerSolo, MinesBlocksThatPayTheConfiguredAddress) {
   const std::string address = regtest_address(7);
   std::filesystem::create_directories(dir.path / "node");
   NodeProcess node(dir.path / "node", {"--mining-address", address});
-  const std::string node_url = "http://127.0.0.1:" + std::to_string(node.url().port);
+  const std::string node_url = net::to_string(node.url());
   MinerProcess miner(dir.path / "miner.log", {"--node", node_url, "--device", "cpu", "--threads", "1"});
 
   const json s = miner.wait_summary([](const json& j) { return j["shares"]["blocks"].get<int>() >= 5; },

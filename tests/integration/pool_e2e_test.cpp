@@ -20,12 +20,10 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string node_url(const NodeProcess& node) { return "http://127.0.0.1:" + std::to_string(node.url().port); }
-
 std::vector<std::string> pool_args(const NodeProcess& node, const std::filesystem::path& dir,
                                    const std::string& keystore) {
   return {"--node",
-          node_url(node),
+          net::to_string(node.url()),
           "--data-dir",
           dir.string(),
           "--payout-keystore",

@@ -24,16 +24,14 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-std::string node_url(const NodeProcess& node) { return "http://127.0.0.1:" + std::to_string(node.url().port); }
-
 // The settings of pool_e2e_test.cpp (easy shares, a short PPLNS window, payouts every 2 s of
 // any balance above 1 BTM) on a shared database, as instance `instance`.
 std::vector<std::string> pool_args(const NodeProcess& node, const std::string& database, unsigned instance,
                                    const std::filesystem::path& data_dir, const std::string& keystore) {
-  return {"--node", node_url(node), "--database", database, "--instance-id", std::to_string(instance), "--data-dir",
-          data_dir.string(), "--payout-keystore", keystore, "--payout-interval", "2", "--payout-minimum", "1",
-          "--start-difficulty", "16", "--min-difficulty", "4", "--pplns-window", "20", "--check-threads", "1",
-          "--stratum-port", "0"};
+  return {"--node", net::to_string(node.url()), "--database", database, "--instance-id", std::to_string(instance),
+          "--data-dir", data_dir.string(), "--payout-keystore", keystore, "--payout-interval", "2",
+          "--payout-minimum", "1", "--start-difficulty", "16", "--min-difficulty", "4", "--pplns-window", "20",
+          "--check-threads", "1", "--stratum-port", "0"};
 }
 
 std::string last_line(std::string text) {
@@ -95,9 +93,10 @@ TEST(PoolPostgres, TwoInstancesShareOneDatabaseAndHandOverMaintenance) {
   // time to live (in case the holder died without letting go) and then gives up; it runs in
   // the background while the checks below go on.
   const auto intruder_started = Clock::now();
-  Process intruder({TENSORITY_BIN, "pool", "--stratum-bind", "127.0.0.1", "--api-port", "0", "--node", node_url(node),
-                    "--database", database, "--instance-id", "0", "--data-dir", (dir.path / "pool-intruder").string(),
-                    "--payout-keystore", keystore, "--stratum-port", "0", "--check-threads", "1"},
+  Process intruder({TENSORITY_BIN, "pool", "--stratum-bind", "127.0.0.1", "--api-port", "0", "--node",
+                    net::to_string(node.url()), "--database", database, "--instance-id", "0", "--data-dir",
+                    (dir.path / "pool-intruder").string(), "--payout-keystore", keystore, "--stratum-port", "0",
+                    "--check-threads", "1"},
                    (dir.path / "intruder.log").string());
 
   // Both instances accept shares, and each sees the pool as a whole: both miners, whichever

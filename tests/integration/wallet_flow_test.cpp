@@ -55,7 +55,7 @@ TEST(WalletFlow, SendIssueTransferAndRetireAgainstARealNode) {
   TempDir dir("wallet");
   const std::string btm(64, 'f');
   NodeProcess node(dir.path, {});
-  const std::string url = "http://127.0.0.1:" + std::to_string(node.url().port);
+  const std::string url = net::to_string(node.url());
   WalletCli alice(dir.path / "alice.json", url), bob(dir.path / "bob.json", url);
   const std::string a_addr = alice.run({"create-key"})["address"];
   const std::string b_addr = bob.run({"create-key"})["address"];
