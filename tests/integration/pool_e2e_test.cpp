@@ -78,9 +78,8 @@ StoreView inspect(const std::string& url, const NodeProcess& node) {
     for (const auto& p : *payouts) {
       if (p.tx_id.empty()) continue;
       EXPECT_TRUE(v.tx_ids.insert(p.tx_id).second) << "transaction " << p.tx_id << " recorded twice";
-      const json r = node.post("get-transaction", json{{"tx_id", p.tx_id}}.dump()).body.empty()
-                         ? json()
-                         : json::parse(node.post("get-transaction", json{{"tx_id", p.tx_id}}.dump()).body);
+      const auto reply = node.post("get-transaction", json{{"tx_id", p.tx_id}}.dump());
+      const json r = reply.body.empty() ? json() : json::parse(reply.body);
       if (r.value("status", "") == "success" && r["data"]["status"] == "confirmed") {
         for (const auto& i : p.items) v.paid_on_chain[i.address] += i.amount;
       }
