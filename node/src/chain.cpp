@@ -1,7 +1,6 @@
 #include "tensority/node/chain.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <unordered_map>
 
 #include "tensority/core/hex.hpp"
@@ -138,6 +137,10 @@ core::Result<std::unique_ptr<Chain>> Chain::open(const ChainParams& params, Chai
   if (!store) return R::failure(store.error());
   std::unique_ptr<Chain> chain(new Chain(params, std::move(options), std::move(store).value()));
   if (auto loaded = chain->load(); !loaded) return R::failure(loaded.error());
+  // A store written under the old rule (most work only) can hold a side chain that the rule
+  // in force now prefers, such as zero-work blocks after a testnet retarget: move to it.
+  std::vector<ChainUpdate> ignored;  // nobody listens yet
+  chain->select_best(chain->best_in_index(), ignored);
   return chain;
 }
 
@@ -299,35 +302,16 @@ ProcessResult Chain::process_one(const Block& block, bool pow_verified) {
     result = accept(block, result.id, pow_verified);
     if (result.outcome != BlockOutcome::side_chain) return result;
 
-    // Orphans waiting on this block (and on their adopted children) are processed now.
-    std::vector<const BlockNode*> accepted{index_.find(result.id)};
-    std::deque<Hash> ready{result.id};
-    while (!ready.empty()) {
-      const Hash parent = ready.front();
-      ready.pop_front();
-      std::vector<Block> children;
-      {
-        std::unique_lock write(mutex_);
-        auto [lo, hi] = orphans_.equal_range(parent);
-        for (auto it = lo; it != hi; ++it) children.push_back(std::move(it->second.block));
-        orphans_.erase(lo, hi);
-      }
-      for (const Block& child : children) {
-        const Hash child_id = core::block_id(child.header);
-        if (accept(child, child_id, false).outcome == BlockOutcome::side_chain) {
-          ready.push_back(child_id);
-          accepted.push_back(index_.find(child_id));
-        }
-      }
-    }
-    select_best(accepted, updates);
+    // Orphans waiting on this block (and on their adopted children) are processed now; the
+    // highest block among them is the one candidate for the tip, as upstream picks it.
+    select_best(adopt_orphans(*index_.find(result.id)), updates);
 
     const BlockNode* node = index_.find(result.id);
     if (node != nullptr && node->invalid) {
       result.outcome = BlockOutcome::invalid;
       auto meta = store_->block_meta(result.id);
       result.error = meta ? meta->invalid_reason : "invalid";
-    } else if (node != nullptr && node->height() < main_.size() && main_[node->height()] == node) {
+    } else if (node != nullptr && on_main(*node)) {
       result.outcome = BlockOutcome::connected;
     }
   }
@@ -405,45 +389,78 @@ ProcessResult Chain::accept(const Block& block, const Hash& id, bool pow_verifie
   return r;
 }
 
-void Chain::select_best(std::vector<const BlockNode*> candidates, std::vector<ChainUpdate>& updates) {
-  // Only blocks accepted just now can beat the tip. A failure at connect marks that block
-  // invalid, and the search then runs over the whole index, since the best remaining chain
-  // may be any branch.
-  for (int attempt = 0; attempt < 64; ++attempt) {
+const BlockNode* Chain::adopt_orphans(const BlockNode& parent) {
+  // Depth first, children in arrival order, a later subtree winning only when strictly higher:
+  // upstream's saveSubBlock, so that ties between orphan branches fall the same way.
+  const BlockNode* highest = &parent;
+  std::vector<Block> children;
+  {
+    std::unique_lock write(mutex_);
+    auto [lo, hi] = orphans_.equal_range(parent.id);
+    for (auto it = lo; it != hi; ++it) children.push_back(std::move(it->second.block));
+    orphans_.erase(lo, hi);
+  }
+  for (const Block& child : children) {
+    const Hash child_id = core::block_id(child.header);
+    if (accept(child, child_id, false).outcome != BlockOutcome::side_chain) continue;
+    const BlockNode* sub = adopt_orphans(*index_.find(child_id));
+    if (sub->height() > highest->height()) highest = sub;
+  }
+  return highest;
+}
+
+bool Chain::replaces_tip(const BlockNode& candidate, const BlockNode& tip) {
+  return candidate.height() > tip.height() && candidate.chain_work >= tip.chain_work;
+}
+
+bool Chain::connectable(const BlockNode& candidate) const {
+  for (const BlockNode* p = &candidate; p != nullptr && !on_main(*p); p = p->parent) {
+    if (!p->body_valid || p->invalid) return false;
+  }
+  return true;
+}
+
+bool Chain::on_main(const BlockNode& n) const { return n.height() < main_.size() && main_[n.height()] == &n; }
+
+const BlockNode* Chain::best_in_index() const {
+  const BlockNode* tip = main_.back();
+  const BlockNode* best = tip;
+  for (const BlockNode* n : index_.nodes()) {
+    if (n->invalid || !replaces_tip(*n, *tip) || !connectable(*n)) continue;
+    const bool better = best == tip || n->height() > best->height() ||
+                        (n->height() == best->height() &&
+                         (n->chain_work > best->chain_work || (n->chain_work == best->chain_work && n->id < best->id)));
+    if (better) best = n;
+  }
+  return best;
+}
+
+void Chain::select_best(const BlockNode* candidate, std::vector<ChainUpdate>& updates) {
+  // Normally only the candidate from the block just processed can replace the tip: a block
+  // that does not qualify now never will, since each change of tip raises its height and
+  // keeps or raises its work. A failure at connect marks that block invalid; the search then
+  // runs over the whole index, since the best remaining chain may be any branch.
+  for (int attempt = 0; attempt < 64 && candidate != nullptr; ++attempt) {
     const BlockNode* tip = main_.back();
-    const BlockNode* best = tip;
-    for (const BlockNode* n : candidates) {
-      if (n == nullptr || !n->body_valid || n->invalid || n->chain_work <= best->chain_work) continue;
-      // A candidate is only usable when its whole branch has bodies.
-      bool complete = true;
-      for (const BlockNode* p = n; p != nullptr && !(p->height() < main_.size() && main_[p->height()] == p); p = p->parent) {
-        if (!p->body_valid || p->invalid) {
-          complete = false;
-          break;
-        }
-      }
-      if (complete) best = n;
-    }
-    if (best == tip) return;
+    if (candidate == tip || candidate->invalid || !replaces_tip(*candidate, *tip) || !connectable(*candidate)) return;
     ChainUpdate update;
     const BlockNode* failed = nullptr;
-    auto moved = reorganize_to(*best, update, failed);
+    auto moved = reorganize_to(*candidate, update, failed);
     if (moved) {
       updates.push_back(std::move(update));
       return;
     }
     if (failed == nullptr) return;  // storage trouble: stay where we are
     mark_invalid(failed->id, "connect: " + moved.error());
-    candidates = index_.nodes();
+    candidate = best_in_index();
   }
 }
 
 core::Result<bool> Chain::reorganize_to(const BlockNode& target, ChainUpdate& update, const BlockNode*& failed) {
   using R = core::Result<bool>;
-  auto on_main = [&](const BlockNode* n) { return n->height() < main_.size() && main_[n->height()] == n; };
   std::vector<const BlockNode*> attach;
   const BlockNode* fork = &target;
-  while (!on_main(fork)) {
+  while (!on_main(*fork)) {
     attach.push_back(fork);
     fork = fork->parent;
   }

@@ -366,5 +366,90 @@ TEST(Chain, ImportChecksProofOfWorkForABatchInParallel) {
   }
 }
 
+// Testnet through its first retarget, where bytomd's rule and a most-work rule part ways. The
+// blocks before the retarget come 150 s apart; branch B then takes 1.2e6 s per block, so the
+// retarget after height 2016 gives it a target above 2^256 (zero work per block), while branch
+// A keeps 150 s and its work. bytomd moves the tip only to a higher block with at least as much
+// work: zero-work blocks extend the chain, and a heavier but lower branch does not win.
+class TestnetRetarget : public ::testing::Test {
+ protected:
+  static constexpr std::uint64_t kNow = 4'000'000'000;  // far past every timestamp used
+
+  std::unique_ptr<Chain> open() {
+    ChainOptions o;
+    o.data_dir = dir_.path;
+    o.check_pow = false;  // testnet bits would cost ~20 hashes a block
+    o.clock = [] { return kNow; };
+    auto c = Chain::open(chain_params(Network::testnet), o);
+    if (!c) throw std::runtime_error(c.error());
+    return std::move(c).value();
+  }
+
+  // The child of parent_id after `spacing` seconds, with the bits the rules ask for.
+  Hash add(Chain& chain, const Hash& parent_id, std::uint64_t spacing, BlockOutcome want) {
+    const core::BlockHeader parent = *chain.header(parent_id);
+    std::uint64_t compare = 0;
+    if (parent.height >= core::kBlocksPerRetarget) {
+      Hash a = parent_id;
+      for (std::uint64_t i = 0; i < core::kBlocksPerRetarget; ++i) a = chain.header(a)->previous_block_id;
+      compare = chain.header(a)->timestamp;
+    }
+    Block b;
+    b.transactions.push_back(make_coinbase(parent.height + 1, block_subsidy(parent.height + 1), key_.program()));
+    b.header.version = 1;
+    b.header.height = parent.height + 1;
+    b.header.previous_block_id = parent_id;
+    b.header.timestamp = parent.timestamp + spacing;
+    b.header.bits = core::next_bits(parent.height, parent.timestamp, parent.bits, compare);
+    b.header.transactions_merkle_root = transactions_merkle_root({map_transaction(b.transactions[0]).tx_id});
+    b.header.transaction_status_hash = status_merkle_root({false});
+    const ProcessResult r = chain.process_block(b);
+    EXPECT_EQ(r.outcome, want) << "height " << b.header.height << ": " << r.error;
+    return r.id;
+  }
+
+  test::TempDir dir_{"chain"};
+  Key key_{1};
+};
+
+TEST_F(TestnetRetarget, ZeroWorkBlocksExtendTheChainAndALowerHeavierBranchWaits) {
+  auto chain = open();
+  Hash base = chain_params(Network::testnet).genesis_id;
+  for (int h = 1; h <= 2010; ++h) base = add(*chain, base, 150, BlockOutcome::connected);
+
+  Hash b = base;
+  for (int h = 2011; h <= 2016; ++h) b = add(*chain, b, 1'200'000, BlockOutcome::connected);
+  const core::BigInt work_2016 = chain->tip().chain_work;
+  b = add(*chain, b, 1'200'000, BlockOutcome::connected);  // today's failure: a side chain at 2016
+  EXPECT_EQ(core::calc_work(chain->header(b)->bits), 0);
+  EXPECT_GT(core::compact_to_big(chain->header(b)->bits), core::BigInt(1) << 256);
+  for (int h = 2018; h <= 2020; ++h) b = add(*chain, b, 150, BlockOutcome::connected);
+  ASSERT_EQ(chain->tip().height, 2020u);
+  EXPECT_EQ(chain->tip().chain_work, work_2016);
+
+  // Branch A from 2010 keeps its difficulty after the retarget, so it has more work than B
+  // from 2017 on; it takes the tip only once it is also higher.
+  Hash a = base;
+  for (int h = 2011; h <= 2016; ++h) a = add(*chain, a, 150, BlockOutcome::side_chain);
+  for (int h = 2017; h <= 2020; ++h) {
+    a = add(*chain, a, 150, BlockOutcome::side_chain);
+    EXPECT_GT(core::calc_work(chain->header(a)->bits), 0);
+  }
+  EXPECT_EQ(chain->tip().id, b);  // equal height, more work: bytomd stays
+  a = add(*chain, a, 150, BlockOutcome::connected);
+  EXPECT_EQ(chain->tip().id, a);
+  EXPECT_EQ(chain->tip().height, 2021u);
+
+  // B grows higher but lighter: the tip stays on A.
+  b = add(*chain, b, 150, BlockOutcome::side_chain);
+  b = add(*chain, b, 150, BlockOutcome::side_chain);
+  EXPECT_EQ(chain->tip().id, a);
+
+  chain.reset();
+  auto reopened = open();
+  EXPECT_EQ(reopened->tip().id, a);
+  EXPECT_TRUE(reopened->verify().ok());
+}
+
 }  // namespace
 }  // namespace tensority::node

@@ -3,10 +3,10 @@
 // block processing, orphans, chain selection, reorgs with undo data, and invalid blocks
 // marked for good. Thread-safe: one writer at a time, readers alongside.
 //
-// Chain selection is by cumulative work alone: the tip moves to the valid chain with the
-// most work, the first seen winning ties. Upstream v1.1.1 also requires the new chain to be
-// higher; with Tensority's per-block work that rule only differs across a retarget, where it
-// can keep a lighter chain. See docs/node.md.
+// Chain selection is upstream v1.1.1's: after a block is processed (with the orphans it
+// adopts), the highest block among them replaces the tip when it is higher than the tip and
+// has at least as much cumulative work. Zero-work blocks (a testnet retarget can give a target
+// above 2^256) therefore extend the chain. See docs/node.md.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -129,7 +129,16 @@ class Chain {
   ProcessResult process_one(const Block& block, bool pow_verified);
   ProcessResult accept(const Block& block, const core::Hash& id, bool pow_verified);
   core::Result<bool> check_body_and_store(const Block& block, const BlockNode& node);
-  void select_best(std::vector<const BlockNode*> candidates, std::vector<ChainUpdate>& updates);
+  // Accepts the orphans waiting on parent, and theirs, depth first; returns the highest block
+  // of that tree (parent itself when none is higher), the first found winning ties.
+  const BlockNode* adopt_orphans(const BlockNode& parent);
+  static bool replaces_tip(const BlockNode& candidate, const BlockNode& tip);
+  bool connectable(const BlockNode& candidate) const;  // its whole branch has valid bodies
+  bool on_main(const BlockNode& n) const;
+  // After a connect failure: the highest qualifying block, then the most work, then the
+  // lowest ID (upstream has no such step; docs/node.md).
+  const BlockNode* best_in_index() const;
+  void select_best(const BlockNode* candidate, std::vector<ChainUpdate>& updates);
   core::Result<bool> reorganize_to(const BlockNode& target, ChainUpdate& update, const BlockNode*& failed);
   void mark_invalid(const core::Hash& id, const std::string& reason);
   void expire_orphans();
