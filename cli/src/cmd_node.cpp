@@ -116,6 +116,7 @@ int run_node(const NodeArgs& a) {
   http.bearer_token = token;
   http.max_body_bytes = a.rpc_max_body;
   http.threads = 4;  // long-polls and generate calls must not starve get-work
+  http.not_found = [](const net::HttpRequest&, net::Respond respond) { respond(node::RpcApi::unknown_path()); };
   net::HttpServer server(http);
   api.install(server);
   auto bound = server.start();
@@ -125,7 +126,7 @@ int run_node(const NodeArgs& a) {
   fmt::print(stderr, "{} node: {} chain in {}, tip height {} {}\n", clock_stamp(), params.name,
              data_dir_of(a, params).string(), tip.height, core::to_hex(tip.id));
   fmt::print(stderr, "{} node: rpc listening on http://{}:{}{}{}\n", clock_stamp(), a.rpc_bind, *bound,
-             token.empty() ? "" : " (bearer token required)",
+             token.empty() ? "" : " (token required: Bearer, or HTTP Basic as bytomd)",
              mining_program.empty() ? "; no --mining-address, so get-work is off" : "");
   std::fflush(stderr);
 
@@ -167,7 +168,8 @@ int run_import(const NodeArgs& a) {
   const std::uint64_t start_height = chain->tip().height;
   constexpr std::size_t kBatch = 64;  // PoW of a batch is checked in parallel
   std::vector<node::Block> batch;
-  std::uint64_t line_no = 0, blocks = 0, txs = 0, connected = 0;
+  std::uint64_t line_no = 0, blocks = 0, txs = 0;
+  std::vector<std::pair<core::Hash, std::uint64_t>> given;  // (id, height) of every block read
   std::chrono::duration<double> busy{0};
   auto flush = [&] {
     if (batch.empty()) return;
@@ -180,7 +182,7 @@ int run_import(const NodeArgs& a) {
         throw std::runtime_error("block at height " + std::to_string(batch[i].header.height) + " " +
                                  core::to_hex(r.id) + " refused: " + r.error);
       }
-      if (r.outcome == node::BlockOutcome::connected) ++connected;
+      given.emplace_back(r.id, batch[i].header.height);
       txs += batch[i].transactions.size();
     }
     blocks += batch.size();
@@ -203,6 +205,22 @@ int run_import(const NodeArgs& a) {
              "tip height {} -> {}\n",
              blocks, txs, s, s > 0 ? static_cast<double>(blocks) / s : 0.0, s > 0 ? static_cast<double>(txs) / s : 0.0, a.no_pow ? "off" : "on",
              start_height, chain->tip().height);
+  // A block can be valid and still not count: on a side chain, or an orphan whose parent never
+  // came. A file meant to bring a chain up to date must not look imported when it did not.
+  std::uint64_t off_main = 0;
+  const std::pair<core::Hash, std::uint64_t>* first_off = nullptr;
+  for (const auto& g : given) {
+    if (chain->main_height(g.first)) continue;
+    ++off_main;
+    if (first_off == nullptr) first_off = &g;
+  }
+  if (off_main > 0) {
+    fmt::print(stderr,
+               "tensority: {} of {} blocks given did not end on the main chain (first: height {} {}); "
+               "they are kept as side-chain or orphan blocks\n",
+               off_main, given.size(), first_off->second, core::to_hex(first_off->first));
+    return kExitFailure;
+  }
   return kExitOk;
 }
 
@@ -219,7 +237,7 @@ int run_check(const NodeArgs& a) {
 }
 
 void add_common(CLI::App* cmd, NodeArgs& a) {
-  cmd->add_option("--network", a.network, "mainnet, testnet or regtest")->capture_default_str();
+  cmd->add_option("--network", a.network, "mainnet, testnet (bytomd's wisdom), solonet or regtest")->capture_default_str();
   cmd->add_option("--data-dir", a.data_dir,
                   "where the chain is kept (default $XDG_DATA_HOME/tensority/<network>, i.e. "
                   "~/.local/share/tensority/<network>)");
@@ -233,10 +251,10 @@ Runner add_node(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("node", "Run the validating node with its bytomd-compatible RPC (Ctrl-C stops)");
   cmd->require_subcommand(0, 1);
   add_common(cmd, *a);
-  cmd->add_option("--rpc-port", a->rpc_port, "RPC port (default 9888 mainnet, 9889 testnet, 9890 regtest)")
+  cmd->add_option("--rpc-port", a->rpc_port, "RPC port (default 9888 mainnet and solonet, as bytomd; 9889 testnet, 9890 regtest)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--rpc-bind", a->rpc_bind, "RPC address; anything but loopback exposes the node")->capture_default_str();
-  cmd->add_option("--rpc-token", a->rpc_token, "require 'Authorization: Bearer TOKEN' on every request");
+  cmd->add_option("--rpc-token", a->rpc_token, "require the token on every request: 'Authorization: Bearer TOKEN', or HTTP Basic as bytomd's clients send it (credentials equal to TOKEN, e.g. id:secret, or password TOKEN)");
   cmd->add_option("--rpc-token-file", a->rpc_token_file, "read the bearer token from this file");
   cmd->add_option("--rpc-max-body", a->rpc_max_body, "largest request body in bytes")->capture_default_str();
   cmd->add_option("--mining-address", a->mining_address, "coinbase payee for get-work and generate (bech32)");

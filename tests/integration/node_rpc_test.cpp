@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <future>
 #include <random>
 
@@ -47,6 +48,34 @@ TEST(NodeRpc, GenerateAndMiningEndpointsSpeakTheBytomdShapes) {
   EXPECT_EQ(node.ok("get-hash-rate", json::object())["height"], 3);
   EXPECT_EQ(node.ok("get-hash-rate", {{"block_height", 0}})["height"], 3);  // 0 means the tip
   EXPECT_EQ(node.ok("get-hash-rate", {{"block_height", 2}})["height"], 2);
+  EXPECT_TRUE(node.ok("get-hash-rate", json::object())["hash_rate"].is_number_unsigned());  // bytomd: an integer
+  const json info = node.ok("net-info", json::object());
+  EXPECT_EQ(info["network_id"], "regtest");
+  EXPECT_EQ(info["network"], "regtest");
+  EXPECT_TRUE(info["version_info"]["version"].is_string());
+  EXPECT_EQ(info["version_info"]["update"], 0);
+  EXPECT_EQ(info["current_block"], 3);
+  const json raw3 = node.ok("get-raw-block", {{"block_height", 3}});
+  EXPECT_EQ(raw3["transaction_status"], json::parse(R"({"version":1,"verify_status":[{}]})"));
+  // bytomd's annotated inputs and outputs, field for field.
+  const json& cb_in = b1["transactions"][0]["inputs"][0];
+  for (const char* key : {"type", "asset_id", "asset_definition", "amount", "arbitrary", "input_id",
+                          "witness_arguments", "sign_data"}) {
+    EXPECT_TRUE(cb_in.contains(key)) << key << " in " << cb_in.dump();
+  }
+  EXPECT_EQ(cb_in["asset_id"], std::string(64, '0'));
+  EXPECT_EQ(cb_in["sign_data"], std::string(64, '0'));
+  EXPECT_TRUE(cb_in["witness_arguments"].is_null());
+  EXPECT_EQ(cb_in["asset_definition"], json::object());
+  EXPECT_EQ(b1["transactions"][0]["outputs"][0]["asset_definition"], json::object());
+  // Any HTTP method, as bytomd; an unknown path is bytomd's HTTP 500 "not Found".
+  auto got = net::http_get(node.url(), "/get-block-count", {});
+  ASSERT_TRUE(got.ok()) << got.error();
+  EXPECT_EQ(json::parse(got->body)["data"]["block_count"], 3);
+  const net::HttpResponse unknown = node.post("wait-for-godot", "{}");
+  EXPECT_EQ(unknown.status, 500u);
+  EXPECT_EQ(json::parse(unknown.body),
+            json::parse(R"({"code":"BTM000","msg":"Bytom API Error","status":"fail","detail":"not Found","temporary":true})"));
   const json header = node.ok("get-block-header", {{"block_hash", gen["block_hashes"][1]}});
   EXPECT_EQ(header["reward"], 41'250'000'000ULL);
 
@@ -83,7 +112,9 @@ TEST(NodeRpc, GenerateAndMiningEndpointsSpeakTheBytomdShapes) {
   EXPECT_EQ(node.ok("get-block-count", json::object())["block_count"], 5);
   // The same work again is stale now.
   const json stale = node.fail("submit-work-json", {{"block_header", submitted}});
-  EXPECT_EQ(stale["code"], "BTM701");
+  EXPECT_EQ(stale["code"], "BTM000");  // bytomd's code for a refused block
+  EXPECT_EQ(stale["msg"], "Bytom API Error");
+  EXPECT_NE(stale["error_detail"].get<std::string>().find("stale"), std::string::npos) << stale.dump();
 }
 
 TEST(NodeRpc, BadRequestsGetJsonErrorsAndChangeNothing) {
@@ -107,7 +138,7 @@ TEST(NodeRpc, BadRequestsGetJsonErrorsAndChangeNothing) {
       {"submit-transaction", R"({"raw_transaction":"07"})", 400},
       {"get-unspent-outputs", R"({"address":"bm1qxyz"})", 400},
       {"generate", R"({"count":0})", 400},
-      {"no-such-method", "{}", 404},
+      {"no-such-method", "{}", 500},
       {"submit-block", std::string(5000, ' '), 413},
   };
   for (const Case& c : cases) {
@@ -117,6 +148,12 @@ TEST(NodeRpc, BadRequestsGetJsonErrorsAndChangeNothing) {
     ASSERT_FALSE(j.is_discarded()) << r.body;
     EXPECT_EQ(j["status"], "fail") << r.body;
     EXPECT_FALSE(j["msg"].get<std::string>().empty());
+    if (c.status == 400) {  // bytomd's envelope for a body it cannot read
+      EXPECT_EQ(j["code"], "BTM002") << r.body;
+      EXPECT_EQ(j["msg"], "Invalid request body") << r.body;
+      EXPECT_FALSE(j["detail"].get<std::string>().empty()) << r.body;
+      EXPECT_EQ(j["temporary"], false) << r.body;
+    }
   }
   EXPECT_EQ(node.ok("get-block-count", json::object())["block_count"], 1);
 }
@@ -130,6 +167,20 @@ TEST(NodeRpc, BearerTokenIsRequiredWhenConfigured) {
   auto r = net::http_post(node.url(), "/get-block-count", "{}", with);
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->status, 200u);
+}
+
+// bytomd's clients send an access token "<id>:<secret>" as HTTP Basic; so do ours.
+TEST(NodeRpc, ATokenInBytomdsFormGoesAsHttpBasic) {
+  TempDir dir("node");
+  NodeProcess node(dir.path, {"--rpc-token", "pool:9f2c"});
+  const net::HttpResponse refused = node.post("get-block-count", "{}");
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_EQ(json::parse(refused.body)["code"], "BTM860");
+  net::HttpClientOptions with;
+  with.bearer_token = "pool:9f2c";
+  auto r = net::http_post(node.url(), "/get-block-count", "{}", with);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->status, 200u) << r->body;
 }
 
 TEST(NodeRpc, LongPollAnswersWhenANewBlockArrives) {
@@ -169,6 +220,43 @@ TEST(NodeRpc, AHeavierBranchFromAnotherNodeReorganisesTheChain) {
   EXPECT_EQ(b1["transactions"][0]["outputs"][0]["address"], regtest_address(2));
   EXPECT_EQ(a.ok("get-unspent-outputs", {{"address", regtest_address(1)}}).size(), 0u);
   EXPECT_EQ(a.ok("get-unspent-outputs", {{"address", regtest_address(2)}}).size(), 5u);
+}
+
+// `node import` must not look successful when blocks it was given did not end on the main
+// chain (an earlier version printed "tip 0 -> 2016" and exited 0 on a testnet chain it had put
+// on a side chain): it exits 1 and says how many.
+TEST(NodeImport, BlocksLeftOffTheMainChainMakeItFail) {
+  TempDir dir("node");
+  std::vector<std::string> longer, shorter;
+  {
+    NodeProcess a(dir.path / "a", {"--mining-address", regtest_address(1)});
+    for (const auto& h : a.ok("generate", {{"count", 3}})["block_hashes"]) {
+      longer.push_back(a.ok("get-raw-block", {{"block_hash", h}})["raw_block"]);
+    }
+    NodeProcess b(dir.path / "b", {"--mining-address", regtest_address(2)});
+    for (const auto& h : b.ok("generate", {{"count", 2}})["block_hashes"]) {
+      shorter.push_back(b.ok("get-raw-block", {{"block_hash", h}})["raw_block"]);
+    }
+  }
+  auto import = [&](const std::string& name, const std::vector<std::string>& lines) {
+    const auto file = dir.path / (name + ".hex");
+    std::ofstream out(file);
+    for (const auto& l : lines) out << l << "\n";
+    out.close();
+    Process p({tensority_bin(), "node", "import", "--network", "regtest", "--data-dir", (dir.path / name).string(),
+               "--file", file.string(), "--pow-threads", "2"},
+              (dir.path / (name + ".log")).string());
+    const int rc = p.wait();
+    return std::make_pair(rc, p.log());
+  };
+  const auto good = import("c", longer);
+  EXPECT_EQ(good.first, 0) << good.second;
+  std::vector<std::string> both = longer;
+  both.insert(both.end(), shorter.begin(), shorter.end());
+  const auto mixed = import("d", both);
+  EXPECT_EQ(mixed.first, 1) << mixed.second;
+  EXPECT_NE(mixed.second.find("2 of 5 blocks given did not end on the main chain"), std::string::npos) << mixed.second;
+  EXPECT_NE(mixed.second.find("tip height 0 -> 3"), std::string::npos) << mixed.second;
 }
 
 TEST(NodeRpc, StopsCleanlyOnSigterm) {
