@@ -3,10 +3,12 @@
 #include "tensority/stratum/codec.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "tensority/core/hex.hpp"
@@ -90,8 +92,64 @@ core::BigInt big_from_be(const std::array<std::uint8_t, 32>& be) {
 
 json status_result(const char* status) { return json{{"status", status}}; }
 
-json reply_envelope(const json& id, json result, json error) {
-  return json{{"id", id}, {"jsonrpc", "2.0"}, {"result", std::move(result)}, {"error", std::move(error)}};
+// Written by hand, in the sorted key order json would use, so the id goes out verbatim.
+std::string reply_line(const ReplyId& id, const json& result, const json& error) {
+  const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  return "{\"error\":" + dump(error) + ",\"id\":" + id.text() + ",\"jsonrpc\":\"2.0\",\"result\":" + dump(result) +
+         "}\n";
+}
+
+// The end of the JSON value starting at text[i] (text is known to be valid JSON).
+std::size_t skip_value(std::string_view text, std::size_t i) {
+  if (text[i] == '"') {
+    for (++i; text[i] != '"'; ++i) {
+      if (text[i] == '\\') ++i;
+    }
+    return i + 1;
+  }
+  if (text[i] == '{' || text[i] == '[') {
+    int depth = 0;
+    for (; i < text.size(); ++i) {
+      const char ch = text[i];
+      if (ch == '"') {
+        i = skip_value(text, i) - 1;
+      } else if (ch == '{' || ch == '[') {
+        ++depth;
+      } else if ((ch == '}' || ch == ']') && --depth == 0) {
+        return i + 1;
+      }
+    }
+    return i;
+  }
+  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' &&
+         !std::isspace(static_cast<unsigned char>(text[i]))) {
+    ++i;
+  }
+  return i;
+}
+
+// The raw text of the last top-level member `key` of a valid JSON object, as json keeps the
+// last of duplicate keys too.
+std::optional<std::string_view> raw_member(std::string_view object, std::string_view key) {
+  std::optional<std::string_view> found;
+  auto ws = [&](std::size_t i) {
+    while (i < object.size() && std::isspace(static_cast<unsigned char>(object[i]))) ++i;
+    return i;
+  };
+  std::size_t i = ws(0) + 1;  // past '{'
+  while (true) {
+    i = ws(i);
+    if (i >= object.size() || object[i] != '"') return found;
+    const std::size_t key_end = skip_value(object, i);
+    const json name = json::parse(object.substr(i, key_end - i), nullptr, false);
+    i = ws(key_end) + 1;  // past ':'
+    i = ws(i);
+    const std::size_t value_end = skip_value(object, i);
+    if (name.is_string() && name.get_ref<const std::string&>() == key) found = object.substr(i, value_end - i);
+    i = ws(value_end);
+    if (i >= object.size() || object[i] != ',') return found;
+    ++i;
+  }
 }
 
 json request_envelope(std::uint64_t id, const char* method, json params) {
@@ -99,6 +157,12 @@ json request_envelope(std::uint64_t id, const char* method, json params) {
 }
 
 }  // namespace
+
+ReplyId ReplyId::verbatim(std::string json_text) {
+  ReplyId id;
+  id.text_ = std::move(json_text);
+  return id;
+}
 
 std::string_view error_message(int code) {
   switch (code) {
@@ -302,6 +366,7 @@ core::Result<Message> parse_line(std::string_view line, std::size_t max_line) {
       return R::failure(std::string("message id is ") + type_name(*it) + ", not a number or a string");
     }
     m.id = *it;
+    if (auto raw = raw_member(line, "id")) m.reply_id = ReplyId::verbatim(std::string(*raw));
   }
   if (const auto it = j.find("method"); it != j.end()) {
     if (!it->is_string()) return R::failure(std::string("message method is ") + type_name(*it) + ", not a string");
@@ -413,6 +478,7 @@ core::Result<SubmitParams> decode_submit_params(const json& params) {
   auto nonce = decode_submit_nonce(*nonce_text);
   if (!nonce) return R::failure(nonce.error());
   p.nonce = *nonce;
+  p.nonce_low32_only = nonce_text->size() <= 8;
   if (const auto it = params.find("result"); it != params.end() && !it->is_null()) {
     if (!it->is_string()) return R::failure("submit result is not a string");
     auto hash = decode_hash(it->get_ref<const std::string&>());
@@ -441,29 +507,29 @@ std::string keepalived_request(std::uint64_t id, std::string_view login_id) {
   return dump_line(request_envelope(id, "keepalived", json{{"id", login_id}}));
 }
 
-std::string login_reply(const json& id, std::string_view login_id, const Job& job,
+std::string login_reply(const ReplyId& id, std::string_view login_id, const Job& job,
                         const std::vector<std::string>& extensions) {
   json result{{"id", login_id}, {"job", encode_job(job)}, {"status", "OK"}};
   if (!extensions.empty()) result["extensions"] = extensions;
-  return dump_line(reply_envelope(id, std::move(result), nullptr));
+  return reply_line(id, result, nullptr);
 }
 
 std::string job_notification(const Job& job) {
   return dump_line(json{{"jsonrpc", "2.0"}, {"method", "job"}, {"params", encode_job(job)}});
 }
 
-std::string getjob_reply(const json& id, const Job& job) {
-  return dump_line(reply_envelope(id, encode_job(job), nullptr));
+std::string getjob_reply(const ReplyId& id, const Job& job) {
+  return reply_line(id, encode_job(job), nullptr);
 }
 
-std::string ok_reply(const json& id) { return dump_line(reply_envelope(id, status_result("OK"), nullptr)); }
+std::string ok_reply(const ReplyId& id) { return reply_line(id, status_result("OK"), nullptr); }
 
-std::string keepalived_reply(const json& id) {
-  return dump_line(reply_envelope(id, status_result("KEEPALIVED"), nullptr));
+std::string keepalived_reply(const ReplyId& id) {
+  return reply_line(id, status_result("KEEPALIVED"), nullptr);
 }
 
-std::string error_reply(const json& id, int code, std::string_view message) {
-  return dump_line(reply_envelope(id, nullptr, json{{"code", code}, {"message", message}}));
+std::string error_reply(const ReplyId& id, int code, std::string_view message) {
+  return reply_line(id, nullptr, json{{"code", code}, {"message", message}});
 }
 
 }  // namespace tensority::stratum

@@ -75,6 +75,20 @@ TEST(StratumFields, HashAndSubmitNonce) {
   expect_failure(decode_submit_nonce(""), "empty nonce");
   expect_failure(decode_submit_nonce("0x12"), "prefix");
   expect_failure(decode_submit_nonce("12 4"), "space");
+
+  // 16 digits are the full nonce as sent, even below 2^32; 8 or fewer are the low 32 bits.
+  json params{{"id", "w"}, {"job_id", "1"}, {"nonce", "00000000000000b9"}};
+  auto full = decode_submit_params(params);
+  ASSERT_TRUE(full.ok()) << full.error();
+  EXPECT_EQ(full->nonce, 0xb9u);
+  EXPECT_FALSE(full->nonce_low32_only);
+  params["nonce"] = "000000b9";
+  auto low = decode_submit_params(params);
+  ASSERT_TRUE(low.ok()) << low.error();
+  EXPECT_EQ(low->nonce, 0xb9u);
+  EXPECT_TRUE(low->nonce_low32_only);
+  params["nonce"] = "0000000b9";
+  EXPECT_FALSE(decode_submit_params(params)->nonce_low32_only);
 }
 
 TEST(StratumJob, AntpoolLoginJobDecodes) {
@@ -468,6 +482,24 @@ TEST(StratumMessages, LineEndingsAndIds) {
   EXPECT_TRUE(parse_line(line, 100).ok());
   EXPECT_TRUE(parse_line(line + "\n", 100).ok());
   expect_failure(parse_line(" " + line, 100), "101 bytes");
+}
+
+// A reply carries the request's id byte for byte, whatever json would make of it.
+TEST(StratumMessages, RepliesEchoTheRequestIdVerbatim) {
+  for (const std::string id : {"123456789012345678901234567890", "1.0", "-0", "1e3", "\"\\u00e9t\\u00e9\"", "7", "null"}) {
+    const std::string line = R"({ "method" : "keepalived", "params":{"id":"w","x":[1,{"id":2}]}, "id" : )" + id + "}";
+    const auto m = parse_line(line);
+    ASSERT_TRUE(m.ok()) << line << ": " << m.error();
+    EXPECT_EQ(m->reply_id.text(), id);
+    EXPECT_EQ(keepalived_reply(m->reply_id), R"({"error":null,"id":)" + id + R"(,"jsonrpc":"2.0","result":{"status":"KEEPALIVED"}})" "\n");
+    EXPECT_TRUE(error_reply(m->reply_id, kErrLowDifficultyShare, "x").find(R"("id":)" + id + ",") != std::string::npos);
+  }
+  // The last of duplicate keys, as json keeps it; nested ids are not the request's.
+  const auto dup = parse_line(R"({"id":1,"params":{"id":"inner"},"method":"m","id":22})");
+  ASSERT_TRUE(dup.ok());
+  EXPECT_EQ(dup->reply_id.text(), "22");
+  EXPECT_EQ(ReplyId().text(), "null");
+  EXPECT_EQ(ReplyId(5).text(), "5");
 }
 
 TEST(StratumMessages, MalformedLinesFail) {

@@ -4,10 +4,12 @@
 // shared by the miner's client and the pool's server. Everything that reads outside bytes
 // returns a core::Result with a one-line error and never throws.
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -96,10 +98,28 @@ struct RpcError {
   std::string message;
 };
 
+// A request's id as the request wrote it, for the reply to echo byte for byte: a JSON number
+// no double holds (123456789012345678901234567890) comes back unchanged, not as 1.2e+29.
+class ReplyId {
+ public:
+  ReplyId() = default;                                      // null
+  // From any id json holds (a number, a string, a json): the ids a client or test makes.
+  template <typename T>
+    requires(!std::same_as<std::remove_cvref_t<T>, ReplyId>)
+  ReplyId(const T& id) : text_(nlohmann::json(id).dump()) {}  // NOLINT(google-explicit-constructor)
+  // json_text must already be one valid JSON value (parse_line takes it from a parsed line).
+  static ReplyId verbatim(std::string json_text);
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_ = "null";
+};
+
 struct Message {
   enum class Kind { request, response, notification };
   Kind kind = Kind::notification;
   nlohmann::json id;              // number or string; null for notifications
+  ReplyId reply_id;               // the id's exact text, for replies
   std::string method;             // requests and notifications
   nlohmann::json params;          // requests and notifications; null when absent
   nlohmann::json result;          // responses; null on failure
@@ -132,6 +152,10 @@ struct SubmitParams {
   std::string id;  // the login id
   std::string job_id;
   std::uint64_t nonce = 0;
+  // 8 hex digits or fewer: only the miner's low 32 bits (the Antpool doc's form); the pool puts
+  // the session's high bits in front. 9 to 16 digits are the full nonce as sent, even when its
+  // value is below 2^32.
+  bool nonce_low32_only = false;
   std::optional<core::Hash> result;  // optional on the wire
 };
 core::Result<SubmitParams> decode_submit_params(const nlohmann::json& params);
@@ -144,13 +168,13 @@ std::string submit_request(std::uint64_t id, std::string_view login_id, std::str
 std::string getjob_request(std::uint64_t id, std::string_view login_id);
 std::string keepalived_request(std::uint64_t id, std::string_view login_id);
 
-// Server side; id is echoed as the request had it (number or string).
-std::string login_reply(const nlohmann::json& id, std::string_view login_id, const Job& job,
+// Server side; id is echoed as the request had it (Message::reply_id), byte for byte.
+std::string login_reply(const ReplyId& id, std::string_view login_id, const Job& job,
                         const std::vector<std::string>& extensions = {});
 std::string job_notification(const Job& job);
-std::string getjob_reply(const nlohmann::json& id, const Job& job);  // result = the job object
-std::string ok_reply(const nlohmann::json& id);                      // result {"status":"OK"}
-std::string keepalived_reply(const nlohmann::json& id);              // result {"status":"KEEPALIVED"}
-std::string error_reply(const nlohmann::json& id, int code, std::string_view message);
+std::string getjob_reply(const ReplyId& id, const Job& job);  // result = the job object
+std::string ok_reply(const ReplyId& id);                      // result {"status":"OK"}
+std::string keepalived_reply(const ReplyId& id);              // result {"status":"KEEPALIVED"}
+std::string error_reply(const ReplyId& id, int code, std::string_view message);
 
 }  // namespace tensority::stratum
