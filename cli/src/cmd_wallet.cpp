@@ -433,7 +433,7 @@ Runner add_wallet(CLI::App& app) {
       "else ~/.local/share/tensority/...). Its keys are encrypted (argon2id + secretbox) when a passphrase\n"
       "is given through TENSORITY_WALLET_PASSPHRASE or --passphrase-file when it is created; otherwise\n"
       "they are stored PLAIN, protected only by the file mode.");
-  wallet->add_option("--network", a.network, "mainnet, testnet or regtest (default: the key store's, else mainnet)")
+  wallet->add_option("--network", a.network, "mainnet, testnet, solonet or regtest (default: the key store's, else mainnet)")
       ->check(CLI::IsMember({"mainnet", "testnet", "regtest"}));
   wallet->add_option("--node", a.node_url,
                      "node RPC URL (default http://127.0.0.1:9888 mainnet, :9889 testnet, :9890 regtest)");

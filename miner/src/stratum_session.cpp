@@ -120,6 +120,7 @@ struct StratumSession::Impl {
     SubmitHandler handler;
     Clock::time_point sent;
     std::unique_ptr<asio::steady_timer> timer;
+    std::shared_ptr<const Work> work;  // submits: the work the share was found on
   };
 
   StratumOptions opt;
@@ -377,6 +378,7 @@ struct StratumSession::Impl {
       const auto& job_id = solution.work->job_id;
       send(stratum::submit_request(id, login_id, job_id, solution.nonce, solution.result));
       add_pending(id, Kind::submit, "submit (job " + job_id + ")", std::move(handler));
+      pending[id].work = solution.work;
     }
   }
 
@@ -517,7 +519,12 @@ struct StratumSession::Impl {
     SubmitReply reply;
     reply.latency = std::chrono::duration_cast<milliseconds>(Clock::now() - p.sent);
     if (msg.error) {
-      reply.status = stale_error(*msg.error) ? SubmitStatus::stale : SubmitStatus::rejected;
+      // btmcpool-style pools answer a share for a replaced block with 32 Invalid Submit
+      // Format, the code they also use for bad input: it is stale when the block has moved on.
+      const bool outrun = msg.error->code == stratum::kErrInvalidSubmitFormat && p.work && last_work &&
+                          (last_work->header.previous_block_id != p.work->header.previous_block_id ||
+                           last_work->header.height != p.work->header.height);
+      reply.status = stale_error(*msg.error) || outrun ? SubmitStatus::stale : SubmitStatus::rejected;
       reply.message = msg.error->message.empty() ? "error " + std::to_string(msg.error->code) : msg.error->message;
     } else {
       const auto* status = msg.result.is_object() && msg.result.contains("status") ? &msg.result["status"] : nullptr;

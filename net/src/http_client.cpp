@@ -10,12 +10,20 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 
 #include "tensority/core/hex.hpp"
 #include "tensority/net/http.hpp"
 
 namespace tensority::net {
+
+std::string authorization_for(std::string_view token) {
+  if (token.find(':') == std::string_view::npos) return "Bearer " + std::string(token);
+  std::string encoded(boost::beast::detail::base64::encoded_size(token.size()), '\0');
+  encoded.resize(boost::beast::detail::base64::encode(encoded.data(), token.data(), token.size()));
+  return "Basic " + encoded;
+}
 namespace {
 
 namespace asio = boost::asio;
@@ -101,7 +109,7 @@ core::Result<HttpResponse> request(const Url& base, http::verb verb, std::string
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, where);
   req.set(http::field::user_agent, "tensority");
-  if (!options.bearer_token.empty()) req.set(http::field::authorization, "Bearer " + options.bearer_token);
+  if (!options.bearer_token.empty()) req.set(http::field::authorization, authorization_for(options.bearer_token));
   if (verb == http::verb::post) {
     req.set(http::field::content_type, "application/json");
     req.body() = std::string(body);

@@ -29,6 +29,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 
 #include "tensority/net/http.hpp"
@@ -104,17 +105,34 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// "Bearer <token>", the scheme in any case; the token compared in constant time.
-bool bearer_matches(std::string_view header, std::string_view token) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() < kScheme.size() || !iequals(header.substr(0, kScheme.size()), kScheme)) return false;
-  std::string_view given = header.substr(kScheme.size());
-  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
-  while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+bool same_secret(std::string_view given, std::string_view token) {  // constant time in the token's length
   if (given.size() != token.size()) return false;
   unsigned char diff = 0;
   for (std::size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
   return diff == 0;
+}
+
+// "Bearer <token>", or "Basic base64(credentials)" as bytomd's clients send an access token
+// "<id>:<secret>": the credentials equal to the token, or a password equal to it. Schemes in
+// any case.
+bool token_matches(std::string_view header, std::string_view token) {
+  auto after_scheme = [&](std::string_view scheme) -> std::optional<std::string_view> {
+    if (header.size() < scheme.size() || !iequals(header.substr(0, scheme.size()), scheme)) return std::nullopt;
+    std::string_view given = header.substr(scheme.size());
+    while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+    while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+    return given;
+  };
+  if (auto given = after_scheme("bearer ")) return same_secret(*given, token);
+  auto encoded = after_scheme("basic ");
+  if (!encoded || encoded->size() > 4096) return false;
+  std::string credentials(beast::detail::base64::decoded_size(encoded->size()), '\0');
+  const auto [written, read] = beast::detail::base64::decode(credentials.data(), encoded->data(), encoded->size());
+  if (read != encoded->size()) return false;
+  credentials.resize(written);
+  if (same_secret(credentials, token)) return true;
+  const auto colon = credentials.find(':');
+  return colon != std::string::npos && same_secret(std::string_view(credentials).substr(colon + 1), token);
 }
 
 bool is_parse_error(const error_code& ec) {
@@ -473,10 +491,15 @@ void Session::on_header(const error_code& ec) {
   const auto& req = parser_->get();
   const std::string& token = server_.options().bearer_token;
   version_ = req.version();
-  if (!token.empty() && !bearer_matches(sv(req[http::field::authorization]), token)) {
-    // The body is not read: answered and closed (lingering) unless there is none.
+  if (!token.empty() && !token_matches(sv(req[http::field::authorization]), token)) {
+    // The body is not read: answered and closed (lingering) unless there is none. bytomd's
+    // shape, so its clients read it.
     const bool done = parser_->is_done();
-    write(error_response(401, "missing or wrong bearer token"), done && req.keep_alive(), !done);
+    HttpResponse r;
+    r.status = 401;
+    r.body = std::string(R"({"code":"BTM860","msg":"Request could not be authenticated","status":"fail","detail":")") +
+             (req[http::field::authorization].empty() ? "no token" : "invalid token") + R"(","temporary":false})";
+    write(std::move(r), done && req.keep_alive(), !done);
     return;
   }
   if (parser_->is_done()) return dispatch();
@@ -524,10 +547,15 @@ void Session::dispatch() {
   parser_.reset();
 
   const std::vector<Route>* routes = server_.find_path(req.path);
-  if (routes == nullptr) return write(error_response(404, "unknown path " + req.path), keep_alive_, false);
+  const Handler* fallback = nullptr;
+  if (routes == nullptr && server_.options().not_found) fallback = &server_.options().not_found;
+  if (routes == nullptr && fallback == nullptr) {
+    return write(error_response(404, "unknown path " + req.path), keep_alive_, false);
+  }
   const Route* route = nullptr;
   std::string allow;
-  for (const auto& r : *routes) {
+  static const std::vector<Route> kNoRoutes;
+  for (const auto& r : routes != nullptr ? *routes : kNoRoutes) {
     if (r.method.empty() || r.method == req.method) {
       route = &r;
       break;
@@ -535,7 +563,7 @@ void Session::dispatch() {
     if (!allow.empty()) allow += ", ";
     allow += r.method;
   }
-  if (route == nullptr) {
+  if (route == nullptr && fallback == nullptr) {
     return write(error_response(405, "method " + req.method + " not allowed for " + req.path), keep_alive_, false,
                  std::move(allow));
   }
@@ -545,7 +573,7 @@ void Session::dispatch() {
   auto responder = std::make_shared<Responder>(server_.gate(), weak_from_this(), seq_);
   Respond respond = [responder](HttpResponse res) { responder->complete(std::move(res)); };
   try {
-    route->handler(req, std::move(respond));
+    (route != nullptr ? route->handler : *fallback)(req, std::move(respond));
   } catch (const std::exception& e) {
     responder->complete(error_response(500, std::string("internal error: ") + e.what()));
   } catch (...) {

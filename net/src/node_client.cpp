@@ -23,15 +23,32 @@ NodeReply parse_node_reply(std::string_view body) {
     r.success = true;
     return r;
   }
-  for (const char* key : {"msg", "error_detail"}) {
+  auto text = [&](const char* key) {
     const auto it = j.find(key);
-    if (it == j.end() || !it->is_string()) continue;
-    const std::string text = it->get<std::string>();
-    if (text.empty() || r.message.find(text) != std::string::npos) continue;
-    r.message += (r.message.empty() ? "" : ": ") + text;
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  // The reason is in error_detail (a failed call) or detail (bytomd's transport errors: a bad
+  // body, a token, an unknown path); msg is often only the code's name ("Bytom API Error").
+  r.code = text("code");
+  r.message = text("error_detail");
+  if (r.message.empty()) r.message = text("detail");
+  if (const std::string msg = text("msg"); !msg.empty() && r.message.find(msg) == std::string::npos) {
+    r.message = r.message.empty() ? msg : msg + ": " + r.message;
   }
   if (r.message.empty()) r.message = "the node said no and gave no reason";
+  if (!r.code.empty()) r.message += " (" + r.code + ")";
   return r;
+}
+
+bool is_unknown_method_reply(unsigned http_status, std::string_view body) {
+  if (http_status == 404) return true;
+  // bytomd answers an unknown path with 500 and detail "not Found", or, with its wallet off,
+  // with a redirect to /error.
+  if (http_status == 301 || http_status == 302) return true;
+  const json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  const auto detail = j.find("detail");
+  return detail != j.end() && detail->is_string() && *detail == "not Found";
 }
 
 core::Result<NodeWork> parse_get_work_reply(std::string_view body) {
@@ -88,7 +105,7 @@ core::Result<std::optional<core::Hash>> NodeClient::wait_new_block(const core::H
   const json body{{"after_hash", core::to_hex(after)}, {"timeout_ms", wait.count()}};
   auto response = http_post(url_, "/wait-new-block", body.dump(), options(wait));
   if (!response) return R::failure("wait-new-block: " + response.error());
-  if (response->status == 404) return R::failure("unsupported");
+  if (is_unknown_method_reply(response->status, response->body)) return R::failure("unsupported");
   const json j = json::parse(response->body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("data") || !j["data"].is_object() ||
       !j["data"].contains("hash") || !j["data"]["hash"].is_string()) {

@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "tensority/net/http.hpp"
+
 namespace tensority::net {
 
 namespace asio = boost::asio;
@@ -69,7 +71,7 @@ core::Result<bool> WebSocketClient::connect(const Url& base, std::string_view pa
       // 30 s handshake timer would hold close() up.
       s.ws->set_option(websocket::stream_base::decorator([bearer_token](websocket::request_type& req) {
         req.set(beast::http::field::user_agent, "tensority");
-        if (!bearer_token.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer_token);
+        if (!bearer_token.empty()) req.set(beast::http::field::authorization, authorization_for(bearer_token));
       }));
       s.ws->async_handshake(host, target, [&](error_code e3) {
         ec = e3;

@@ -59,6 +59,7 @@ std::string_view address_prefix(Network net) {
   switch (net) {
     case Network::mainnet: return "bm";
     case Network::testnet: return "tm";
+    case Network::solonet:
     case Network::regtest: return "sm";
   }
   return "bm";

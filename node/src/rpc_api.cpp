@@ -1,6 +1,7 @@
 #include "tensority/node/rpc_api.hpp"
 
 #include <functional>
+#include <limits>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -15,26 +16,35 @@ namespace {
 
 using core::Hash;
 using core::to_hex;
-using json = nlohmann::json;
+// Keys in the order they are set, as bytomd writes them (and an asset definition's own order).
+using json = nlohmann::ordered_json;
 
-// Codes: BTM103 a malformed request (JSON, hex, a field); BTM104 an unknown method;
-// BTM701 a block refused; BTM735 a transaction refused; BTM000 anything else.
+// bytomd's two error envelopes (docs/rpc.md):
+// - a call that fails: HTTP 200, {"status":"fail","code":"BTM000","msg":"Bytom API Error",
+//   "error_detail":why}; every refusal of ours (a block, a transaction, a missing block) is this;
+// - a request it cannot read: HTTP 400, {"code":"BTM002","msg":"Invalid request body",
+//   "status":"fail","detail":why,"temporary":false}; an unknown path: HTTP 500, BTM000,
+//   detail "not Found", temporary true.
 struct RpcError {
-  unsigned http_status;
-  std::string code;
-  std::string msg;
+  bool bad_body = false;  // the second envelope
+  std::string detail;
 };
 
-[[noreturn]] void bad_request(const std::string& msg) { throw RpcError{400, "BTM103", msg}; }
-[[noreturn]] void refused(const std::string& code, const std::string& msg) { throw RpcError{200, code, msg}; }
+[[noreturn]] void bad_request(const std::string& detail) { throw RpcError{true, detail}; }
+[[noreturn]] void refused(const std::string& detail) { throw RpcError{false, detail}; }
 
 net::HttpResponse envelope_ok(const json& data) {
   return {200, "application/json", json{{"status", "success"}, {"data", data}}.dump()};
 }
 
 net::HttpResponse envelope_fail(const RpcError& e) {
-  json j{{"status", "fail"}, {"code", e.code}, {"msg", e.msg}, {"error_detail", e.msg}};
-  return {e.http_status, "application/json", j.dump()};
+  if (e.bad_body) {
+    const json j{{"code", "BTM002"}, {"msg", "Invalid request body"}, {"status", "fail"}, {"detail", e.detail},
+                 {"temporary", false}};
+    return {400, "application/json", j.dump()};
+  }
+  const json j{{"status", "fail"}, {"code", "BTM000"}, {"msg", "Bytom API Error"}, {"error_detail", e.detail}};
+  return {200, "application/json", j.dump()};
 }
 
 json parse_body(std::string_view body) {
@@ -118,12 +128,24 @@ core::BlockHeader header_from_json(const json& j) {
   return h;
 }
 
+// An issuance's definition as bytomd shows it: the JSON it holds, else {} (not hex).
+json asset_definition_json(const core::wire::Bytes& definition) {
+  json parsed = json::parse(definition.begin(), definition.end(), nullptr, false);
+  return parsed.is_discarded() ? json::object() : parsed;
+}
+
 std::string address_or_empty(std::span<const std::uint8_t> program, Network net) {
   auto a = program_to_address(program, net);
   return a ? *a : std::string();
 }
 
 }  // namespace
+
+net::HttpResponse RpcApi::unknown_path() {
+  const json j{{"code", "BTM000"}, {"msg", "Bytom API Error"}, {"status", "fail"}, {"detail", "not Found"},
+               {"temporary", true}};
+  return {500, "application/json", j.dump()};
+}
 
 RpcApi::RpcApi(RpcContext context) : ctx_(std::move(context)) {
   waiter_thread_ = std::thread([this] { waiter_loop(); });
@@ -187,11 +209,12 @@ void RpcApi::install(net::HttpServer& server) {
       "get-transaction", "generate", "is-mining"};
   for (const char* m : kMethods) {
     const std::string method = m;
-    server.route("POST", "/" + method, [this, method](const net::HttpRequest& req, net::Respond respond) {
+    // Any HTTP method, as bytomd (it never looks at the method).
+    server.route("/" + method, [this, method](const net::HttpRequest& req, net::Respond respond) {
       respond(call(method, req.body));
     });
   }
-  server.route("POST", "/wait-new-block", [this](const net::HttpRequest& req, net::Respond respond) {
+  server.route("/wait-new-block", [this](const net::HttpRequest& req, net::Respond respond) {
     try {
       const json body = parse_body(req.body);
       Hash after{};
@@ -219,14 +242,14 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
   auto block_by_request = [&](const json& body, bool zero_is_tip) -> Hash {
     if (auto h = opt_str(body, "block_hash")) {
       const Hash id = req_hash(*h, "block_hash");
-      if (!chain.header(id)) refused("BTM000", "no block " + *h);
+      if (!chain.header(id)) refused("no block " + *h);
       return id;
     }
     const TipInfo tip = chain.tip();
     std::uint64_t height = opt_u64(body, "block_height").value_or(0);
     if (zero_is_tip && height == 0) height = tip.height;
     auto id = chain.hash_at(height);
-    if (!id) refused("BTM000", "no block at height " + std::to_string(height) + " (best height " + std::to_string(tip.height) + ")");
+    if (!id) refused("no block at height " + std::to_string(height) + " (best height " + std::to_string(tip.height) + ")");
     return *id;
   };
 
@@ -234,61 +257,82 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
     const ProcessResult r = chain.process_block(block);
     switch (r.outcome) {
       case BlockOutcome::connected: return true;
-      case BlockOutcome::duplicate: refused("BTM701", "block " + to_hex(r.id) + " is already known");
-      case BlockOutcome::orphan: refused("BTM701", "block " + to_hex(r.id) + " is an orphan: its parent is unknown");
-      case BlockOutcome::side_chain: refused("BTM701", "block " + to_hex(r.id) + " was stored on a side chain");
-      case BlockOutcome::invalid: refused("BTM701", "block rejected: " + r.error);
+      case BlockOutcome::duplicate: refused("block " + to_hex(r.id) + " is already known");
+      case BlockOutcome::orphan: refused("block " + to_hex(r.id) + " is an orphan: its parent is unknown");
+      case BlockOutcome::side_chain: refused("block " + to_hex(r.id) + " was stored on a side chain");
+      case BlockOutcome::invalid: refused("block rejected: " + r.error);
     }
     return false;
   };
 
   auto work_template = [&]() -> BlockTemplate {
     if (!ctx_.templates->has_coinbase_program()) {
-      refused("BTM000", "no mining address: start the node with --mining-address to serve work");
+      refused("no mining address: start the node with --mining-address to serve work");
     }
     return ctx_.templates->current();
   };
 
+  // bytomd's annotated transaction: every input and output field its get-block has.
   auto tx_json = [&](const Transaction& tx, bool status_fail) -> json {
     const TxEntries e = map_transaction(tx);
+    const std::string zeros = to_hex(Hash{});
     json inputs = json::array();
     for (std::size_t j = 0; j < tx.inputs.size(); ++j) {
       const TxInput& in = tx.inputs[j];
-      json i{{"input_id", to_hex(e.input_ids[j])}};
+      json i;
+      json arguments = nullptr;  // bytomd: null when there are none
+      auto set_arguments = [&](const std::vector<core::wire::Bytes>& args) {
+        if (args.empty()) return;
+        arguments = json::array();
+        for (const auto& a : args) arguments.push_back(to_hex(a));
+      };
+      const bool coinbase = std::holds_alternative<CoinbaseInput>(in.kind);
       if (const auto* s = std::get_if<SpendInput>(&in.kind)) {
-        i.update({{"type", "spend"},
-                  {"asset_id", to_hex(s->output.asset_id)},
-                  {"amount", s->output.amount},
-                  {"control_program", to_hex(s->output.control_program)},
-                  {"address", address_or_empty(s->output.control_program, net)},
-                  {"spent_output_id", to_hex(e.spent_output_ids[j])}});
+        i = json{{"type", "spend"},
+                 {"asset_id", to_hex(s->output.asset_id)},
+                 {"asset_definition", json::object()},
+                 {"amount", s->output.amount},
+                 {"control_program", to_hex(s->output.control_program)}};
+        if (auto a = address_or_empty(s->output.control_program, net); !a.empty()) i["address"] = a;
+        i["spent_output_id"] = to_hex(e.spent_output_ids[j]);
+        set_arguments(s->arguments);
       } else if (const auto* is = std::get_if<IssuanceInput>(&in.kind)) {
-        i.update({{"type", "issue"},
-                  {"asset_id", to_hex(is->asset_id)},
-                  {"amount", is->amount},
-                  {"issuance_program", to_hex(is->issuance_program)},
-                  {"asset_definition", to_hex(is->asset_definition)}});
+        i = json{{"type", "issue"},
+                 {"asset_id", to_hex(is->asset_id)},
+                 {"asset_definition", asset_definition_json(is->asset_definition)},
+                 {"amount", is->amount},
+                 {"issuance_program", to_hex(is->issuance_program)}};
+        set_arguments(is->arguments);
       } else if (const auto* cb = std::get_if<CoinbaseInput>(&in.kind)) {
-        i.update({{"type", "coinbase"}, {"arbitrary", to_hex(cb->arbitrary)}});
+        i = json{{"type", "coinbase"},
+                 {"asset_id", zeros},
+                 {"asset_definition", json::object()},
+                 {"amount", 0},
+                 {"arbitrary", to_hex(cb->arbitrary)}};
       } else {
-        i.update({{"type", "unknown"}, {"asset_version", in.asset_version}});
+        i = json{{"type", "unknown"}, {"asset_version", in.asset_version}};
       }
+      i["input_id"] = to_hex(e.input_ids[j]);
+      i["witness_arguments"] = arguments;
+      i["sign_data"] = coinbase ? zeros : to_hex(signature_hash(e.input_ids[j], e.tx_id));
       inputs.push_back(std::move(i));
     }
     json outputs = json::array();
     for (std::size_t k = 0; k < tx.outputs.size(); ++k) {
       const TxOutput& o = tx.outputs[k];
-      outputs.push_back(json{{"type", e.retired[k] ? "retire" : "control"},
-                             {"id", to_hex(e.result_ids[k])},
-                             {"position", k},
-                             {"asset_id", to_hex(o.asset_id)},
-                             {"amount", o.amount},
-                             {"control_program", to_hex(o.control_program)},
-                             {"address", address_or_empty(o.control_program, net)}});
+      json out{{"type", e.retired[k] ? "retire" : "control"},
+               {"id", to_hex(e.result_ids[k])},
+               {"position", k},
+               {"asset_id", to_hex(o.asset_id)},
+               {"asset_definition", json::object()},
+               {"amount", o.amount},
+               {"control_program", to_hex(o.control_program)}};
+      if (auto a = address_or_empty(o.control_program, net); !a.empty()) out["address"] = a;
+      outputs.push_back(std::move(out));
     }
     return json{{"id", to_hex(e.tx_id)},   {"version", tx.version},      {"size", tx.serialized_size},
-                {"time_range", tx.time_range}, {"status_fail", status_fail}, {"mux_id", to_hex(e.mux_id)},
-                {"inputs", inputs},        {"outputs", outputs}};
+                {"time_range", tx.time_range}, {"inputs", inputs},        {"outputs", outputs},
+                {"status_fail", status_fail}, {"mux_id", to_hex(e.mux_id)}};
   };
 
   try {
@@ -313,10 +357,10 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
         submitted = header_from_json(*it);
       }
       if (submitted.previous_block_id != chain.tip().id) {
-        refused("BTM701", "stale work: the chain tip moved on since this template was made");
+        refused("stale work: the chain tip moved on since this template was made");
       }
       auto block = ctx_.templates->complete(submitted);
-      if (!block) refused("BTM701", "unknown work: no recent template has these merkle roots");
+      if (!block) refused("unknown work: no recent template has these merkle roots");
       data = submit(*block);
     } else if (method == "submit-block") {
       const auto raw = req_hex(req_str(body, "raw_block"), "raw_block");
@@ -326,11 +370,18 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
     } else if (method == "get-block" || method == "get-raw-block" || method == "get-block-header") {
       const Hash id = block_by_request(body, false);
       auto raw = chain.raw_block(id);
-      if (!raw) refused("BTM000", "block " + to_hex(id) + " has no stored body");
+      if (!raw) refused("block " + to_hex(id) + " has no stored body");
       auto block = parse_block(*raw);
-      if (!block) refused("BTM000", "stored block " + to_hex(id) + " is damaged: " + block.error());
+      if (!block) refused("stored block " + to_hex(id) + " is damaged: " + block.error());
       if (method == "get-raw-block") {
-        data = json{{"raw_block", to_hex(*raw)}};
+        // {} for a transaction that passed, {"status_fail":true} for one that failed.
+        json verify = json::array();
+        const auto meta = chain.meta(id);
+        for (std::size_t i = 0; i < block->transactions.size(); ++i) {
+          const bool failed = meta && i < meta->status_fail.size() && meta->status_fail[i];
+          verify.push_back(failed ? json{{"status_fail", true}} : json::object());
+        }
+        data = json{{"raw_block", to_hex(*raw)}, {"transaction_status", {{"version", 1}, {"verify_status", verify}}}};
       } else if (method == "get-block-header") {
         const std::uint64_t reward = block->transactions.empty() || block->transactions[0].outputs.empty()
                                          ? 0
@@ -369,18 +420,28 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
     } else if (method == "get-hash-rate") {
       Hash id = block_by_request(body, true);
       const core::BlockHeader h = *chain.header(id);
-      std::string rate = "0";
+      std::uint64_t rate = 0;
       if (h.height > 0) {
         const core::BlockHeader parent = *chain.header(h.previous_block_id);
         const std::uint64_t dt = h.timestamp > parent.timestamp ? h.timestamp - parent.timestamp : 1;
-        rate = core::BigInt(core::calc_work(h.bits) / dt).str();
+        // A JSON integer, the low 64 bits as bytomd's big.Int.Uint64 gives them.
+        const core::BigInt r = core::calc_work(h.bits) / dt;
+        rate = static_cast<std::uint64_t>(r & core::BigInt(std::numeric_limits<std::uint64_t>::max()));
       }
       data = json{{"hash", to_hex(id)}, {"height", h.height}, {"hash_rate", rate}};
     } else if (method == "net-info") {
       const TipInfo t = chain.tip();
-      data = json{{"network", chain.params().name}, {"version", ctx_.version}, {"listening", false},
-                  {"syncing", false},               {"mining", false},         {"peer_count", 0},
-                  {"current_block", t.height},      {"highest_block", t.height}};
+      // bytomd's keys in its order, then ours (network: our name for it; version).
+      data = json{{"listening", false},
+                  {"syncing", false},
+                  {"mining", false},
+                  {"peer_count", 0},
+                  {"current_block", t.height},
+                  {"highest_block", t.height},
+                  {"network_id", chain.params().wire_name},
+                  {"version_info", {{"version", ctx_.version}, {"update", 0}, {"new_version", ctx_.version}}},
+                  {"network", chain.params().name},
+                  {"version", ctx_.version}};
     } else if (method == "is-mining") {
       data = json{{"is_mining", false}};
     } else if (method == "submit-transaction") {
@@ -388,7 +449,7 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
       auto tx = parse_transaction(raw);
       if (!tx) bad_request("raw_transaction: " + tx.error());
       auto added = ctx_.mempool->add(*tx);
-      if (!added) refused("BTM735", added.error());
+      if (!added) refused(added.error());
       data = json{{"tx_id", to_hex(*added)}};
     } else if (method == "get-unspent-outputs") {
       core::wire::Bytes program;
@@ -450,10 +511,10 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
             break;
           }
         }
-        if (data.is_null()) refused("BTM000", "transaction " + to_hex(tx_id) + " is neither in the mempool nor in the last 1000 blocks");
+        if (data.is_null()) refused("transaction " + to_hex(tx_id) + " is neither in the mempool nor in the last 1000 blocks");
       }
     } else if (method == "generate") {
-      if (!chain.params().allow_generate) refused("BTM000", "generate is only available on regtest");
+      if (!chain.params().allow_generate) refused("generate is only available on regtest");
       const std::uint64_t count = req_u64(body, "count");
       if (count == 0 || count > 1000) bad_request("field 'count' must be between 1 and 1000");
       core::wire::Bytes program = ctx_.mining_program;
@@ -467,19 +528,19 @@ net::HttpResponse RpcApi::call(std::string_view method_view, std::string_view bo
       for (std::uint64_t n = 0; n < count; ++n) {
         BlockTemplate t = build_block_template(chain.next_block(), ctx_.mempool->select(kMaxBlockGas), program, chain.now());
         auto block = mine_block_cpu(std::move(t), ctx_.mining_threads, &stopping_);
-        if (!block) refused("BTM000", "generate stopped after " + std::to_string(n) + " blocks");
+        if (!block) refused("generate stopped after " + std::to_string(n) + " blocks");
         submit(*block);
         hashes.push_back(to_hex(core::block_id(block->header)));
       }
       data = json{{"block_hashes", hashes}};
     } else {
-      throw RpcError{404, "BTM104", "unknown method '" + method + "'"};
+      return unknown_path();
     }
     return envelope_ok(data);
   } catch (const RpcError& e) {
     return envelope_fail(e);
   } catch (const json::exception& e) {
-    return envelope_fail(RpcError{400, "BTM103", std::string("bad request: ") + e.what()});
+    return envelope_fail(RpcError{true, std::string("bad request: ") + e.what()});
   }
 }
 

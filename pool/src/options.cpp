@@ -67,8 +67,8 @@ config::Schema pool_schema() {
   o.push_back(
       make("node-token", "node-token", Type::string, "", up, "bearer token for a node started with --rpc-token"));
   Option net = make("network", "network", Type::string, "auto", up,
-                    "the chain miners' addresses must belong to (auto: ask the node's net-info)");
-  net.choices = {"auto", "mainnet", "testnet", "regtest"};
+                    "the chain miners' addresses must belong to (auto: the node's net-info network_id)");
+  net.choices = {"auto", "mainnet", "testnet", "wisdom", "solonet", "regtest"};
   o.push_back(net);
 
   o.push_back(
@@ -109,11 +109,11 @@ config::Schema pool_schema() {
                           "submits a session must have sent before it can be banned"),
                      1, 1e9, "N"));
   o.push_back(ranged(make("ban.invalid-percent", "ban-invalid-percent", Type::number, "50", st,
-                          "ban a login (and IP) once this share of its submits was invalid"),
+                          "ban a login once this share of its submits was invalid"),
                      1, 100, "PERCENT"));
   o.push_back(ranged(make("ban.duration", "ban-duration", Type::number, "1200", st, "ban length (0: never ban)"), 0,
                      1e8, "SECONDS"));
-  o.push_back(make("ban.ip", "ban-ip", Type::boolean, "true", st, "ban the IP address too, not only the login"));
+  o.push_back(make("ban.ip", "ban-ip", Type::boolean, "true", st, "ban an IP that floods logins or connections (bad shares ban only their login)"));
 
   o.push_back(
       ranged(make("vardiff.start", "start-difficulty", Type::integer, "8192", vd, "difficulty of a new session"), 2,

@@ -175,9 +175,9 @@ core::Result<PayoutReport> Payer::pay(std::int64_t now_ms) {
 
   wallet::Wallet w(keystore_, rpc_);
   auto height = w.next_height();
-  if (!height) return R::failure("payouts: " + height.error());
+  if (!height) return R::failure(height.error());
   auto utxos = w.utxos();
-  if (!utxos) return R::failure("payouts: " + utxos.error());
+  if (!utxos) return R::failure(utxos.error());
   // What this run may spend, largest first: the order the builder takes inputs in.
   std::vector<wallet::Utxo> free;
   for (const auto& u : *utxos) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/net/node_client.hpp"
 #include "tensority/net/work_watcher.hpp"
+#include "tensority/node/chain_params.hpp"
 #include "tensority/node/validation.hpp"
 #include "tensority/pool/api.hpp"
 #include "tensority/pool/block_tracker.hpp"
@@ -371,14 +373,30 @@ core::Result<std::monostate> Pool::start() {
   auto info = d.rpc->call("net-info", "{}");
   if (!info) return R::failure("node " + c.node_url + ": " + info.error());
   const json ni = json::parse(*info, nullptr, false);
-  const std::string node_network = ni.is_object() && ni["network"].is_string() ? ni["network"].get<std::string>() : "";
-  d.network_name = c.network == "auto" ? node_network : c.network;
-  auto net = wallet::parse_network(d.network_name);
-  if (!net) return R::failure("network: " + net.error() + " (give --network mainnet|testnet|regtest)");
-  if (!node_network.empty() && node_network != d.network_name) {
-    return R::failure("--network " + d.network_name + " but the node at " + c.node_url + " is on " + node_network);
+  // bytomd names its chain in network_id (mainnet, wisdom, solonet); ours answer that too.
+  const std::string node_network_id =
+      ni.is_object() && ni.contains("network_id") && ni["network_id"].is_string() ? ni["network_id"].get<std::string>() : "";
+  std::optional<node::Network> node_network;
+  if (!node_network_id.empty()) {
+    auto n = node::network_from_wire_name(node_network_id);
+    if (!n) return R::failure("node " + c.node_url + ": net-info: " + n.error());
+    node_network = *n;
   }
-  d.network = *net;
+  if (c.network == "auto") {
+    if (!node_network) {
+      return R::failure("node " + c.node_url + ": net-info has no network_id; give --network mainnet|testnet|solonet|regtest");
+    }
+    d.network = *node_network;
+  } else {
+    auto net = node::parse_network(c.network);
+    if (!net) return R::failure("--network: " + net.error());
+    d.network = *net;
+    if (node_network && *node_network != d.network) {
+      return R::failure("--network " + c.network + " but the node at " + c.node_url + " is on " +
+                        std::string(node::network_name(*node_network)) + " (network_id " + node_network_id + ")");
+    }
+  }
+  d.network_name = std::string(node::network_name(d.network));
 
   // The pool wallet, before anything is accepted that it would have to pay.
   if (!c.payout.keystore.empty()) {

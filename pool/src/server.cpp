@@ -188,17 +188,25 @@ struct StratumServer::Impl {
     return false;
   }
 
-  void ban(const std::string& login, const std::string& ip, const std::string& why) {
+  // A misbehaving login is banned alone: a farm behind NAT shares one IP, and its other
+  // miners have done nothing wrong.
+  void ban_login(const std::string& login, const std::string& why) {
     if (options.ban_duration.count() <= 0) return;
-    const auto until = Clock::now() + options.ban_duration;
     {
       std::lock_guard lock(shared_mutex);
-      banned_logins[login] = until;
-      if (options.ban_ip) banned_ips[ip] = until;
+      banned_logins[login] = Clock::now() + options.ban_duration;
     }
     ++counters.bans;
-    log(true, "banned " + login + (options.ban_ip ? " and " + ip : std::string()) + " for " +
-                  std::to_string(options.ban_duration.count() / 1000) + " s: " + why);
+    log(true, "banned " + login + " for " + std::to_string(options.ban_duration.count() / 1000) + " s: " + why);
+  }
+
+  // An IP is banned only for floods of connections or logins (with ban_ip). The caller holds
+  // shared_mutex.
+  void ban_ip_locked(const std::string& ip, const std::string& why) {
+    if (!options.ban_ip || options.ban_duration.count() <= 0 || banned_ips.contains(ip)) return;
+    banned_ips[ip] = Clock::now() + options.ban_duration;
+    ++counters.bans;
+    log(true, "banned IP " + ip + " for " + std::to_string(options.ban_duration.count() / 1000) + " s: " + why);
   }
 
   void accept_next();
@@ -333,7 +341,7 @@ class Session : public std::enable_shared_from_this<Session> {
       ++srv_.counters.malformed;
       if (++malformed_ >= kMaxMalformedLines) return close("too many malformed lines");
       const std::string why = parsed ? "not a request (no id or no method)" : parsed.error();
-      send(stratum::error_reply(parsed ? parsed->id : json(nullptr), stratum::kErrUnknown,
+      send(stratum::error_reply(parsed ? parsed->reply_id : stratum::ReplyId(), stratum::kErrUnknown,
                                 std::string(stratum::error_message(stratum::kErrUnknown)) + ": " + why));
       return;
     }
@@ -341,33 +349,33 @@ class Session : public std::enable_shared_from_this<Session> {
     if (m.method == "login") return on_login(m);
     if (m.method == "submit") return on_submit(m);
     if (m.method == "getjob" || m.method == "getwork") return on_getjob(m);
-    if (m.method == "keepalived") return send(stratum::keepalived_reply(m.id));
-    send(stratum::error_reply(m.id, stratum::kErrUnsupportedMethod,
+    if (m.method == "keepalived") return send(stratum::keepalived_reply(m.reply_id));
+    send(stratum::error_reply(m.reply_id, stratum::kErrUnsupportedMethod,
                               std::string(stratum::error_message(stratum::kErrUnsupportedMethod))));
   }
 
-  void refuse(const json& id, int code, std::string_view detail = {}) {
+  void refuse(const stratum::ReplyId& id, int code, std::string_view detail = {}) {
     std::string message(stratum::error_message(code));
     if (!detail.empty()) message += std::string(": ") + std::string(detail);
     send(stratum::error_reply(id, code, message));
   }
 
   void on_login(const stratum::Message& m) {
-    if (logged_in_) return refuse(m.id, stratum::kErrMultipleAuthorization);
+    if (logged_in_) return refuse(m.reply_id, stratum::kErrMultipleAuthorization);
     auto params = stratum::decode_login_params(m.params);
-    if (!params) return refuse(m.id, stratum::kErrInvalidAuthorizeFormat, params.error());
+    if (!params) return refuse(m.reply_id, stratum::kErrInvalidAuthorizeFormat, params.error());
     const std::string& login = params->login;
-    if (login.size() > kMaxLoginChars) return refuse(m.id, stratum::kErrInvalidAuthorizeFormat, "login too long");
+    if (login.size() > kMaxLoginChars) return refuse(m.reply_id, stratum::kErrInvalidAuthorizeFormat, "login too long");
     const auto dot = login.find('.');
     std::string address = login.substr(0, dot);
     std::string worker = dot == std::string::npos ? "0" : login.substr(dot + 1);
     if (!address_text_ok(address) || (srv_.options.valid_address && !srv_.options.valid_address(address))) {
       return refuse(
-          m.id, stratum::kErrInvalidAuthorizeFormat,
+          m.reply_id, stratum::kErrInvalidAuthorizeFormat,
           "'" + address.substr(0, 64) + "' is not a payout address on this pool's network (login ADDRESS.WORKER)");
     }
     if (!worker_name_ok(worker)) {
-      return refuse(m.id, stratum::kErrInvalidAuthorizeFormat, "worker names are 1-64 of A-Z a-z 0-9 _ - .");
+      return refuse(m.reply_id, stratum::kErrInvalidAuthorizeFormat, "worker names are 1-64 of A-Z a-z 0-9 _ - .");
     }
     const auto now = Clock::now();
     bool banned = false, too_many = false;
@@ -376,18 +384,19 @@ class Session : public std::enable_shared_from_this<Session> {
       banned = srv_.is_banned(srv_.banned_logins, login, now);
       auto it = srv_.ips.find(ip_);
       too_many = !banned && it != srv_.ips.end() && !it->second.logins.take(now);
+      if (too_many) srv_.ban_ip_locked(ip_, "login flood (more than the per-IP login rate allows)");
     }
     if (banned) {
-      refuse(m.id, stratum::kErrUnauthorizedWorker, "banned for a high share of invalid submits");
+      refuse(m.reply_id, stratum::kErrUnauthorizedWorker, "banned for a high share of invalid submits");
       return close_after_send("banned login");
     }
     if (too_many) {
       ++srv_.counters.rate_limited;
-      refuse(m.id, stratum::kErrGeneric, "too many logins from " + ip_ + ", retry later");
+      refuse(m.reply_id, stratum::kErrGeneric, "too many logins from " + ip_ + ", retry later");
       return close_after_send("");
     }
     auto t = srv_.current();
-    if (!t) return refuse(m.id, stratum::kErrUnknown, "the pool has no work yet, retry later");
+    if (!t) return refuse(m.reply_id, stratum::kErrUnknown, "the pool has no work yet, retry later");
     logged_in_ = true;
     login_ = login;
     address_ = std::move(address);
@@ -399,60 +408,83 @@ class Session : public std::enable_shared_from_this<Session> {
     stratum::Job job = stratum::make_job(w_.job_ids.next(), t->header, t->seed, nonce_start_, d);
     remember(job.job_id, *t, d, job.share_target);
     ++srv_.counters.jobs_sent;
-    send(stratum::login_reply(m.id, login_, job, {"keepalive"}));
+    send(stratum::login_reply(m.reply_id, login_, job, {"keepalive"}));
   }
 
   void on_getjob(const stratum::Message& m) {
-    if (!logged_in_) return refuse(m.id, stratum::kErrUnauthorizedWorker, "login first");
+    if (!logged_in_) return refuse(m.reply_id, stratum::kErrUnauthorizedWorker, "login first");
     // A job costs the pool a render and a slot in the ring: getjob draws on the submit bucket,
     // so a client cannot keep an I/O thread busy with job requests.
     if (!submit_bucket_.take(Clock::now())) {
       ++srv_.counters.rate_limited;
-      return refuse(m.id, stratum::kErrGeneric, "request rate limit exceeded (getjob counts with submits)");
+      return refuse(m.reply_id, stratum::kErrGeneric, "request rate limit exceeded (getjob counts with submits)");
     }
     auto t = srv_.current();
     const std::uint64_t d = job_difficulty(*t);
     stratum::Job job = stratum::make_job(w_.job_ids.next(), t->header, t->seed, nonce_start_, d);
     remember(job.job_id, *t, d, job.share_target);
     ++srv_.counters.jobs_sent;
-    send(stratum::getjob_reply(m.id, job));
+    send(stratum::getjob_reply(m.reply_id, job));
   }
 
   void on_submit(const stratum::Message& m) {
     ++srv_.counters.submits;
-    if (!logged_in_) return refuse(m.id, stratum::kErrUnauthorizedWorker, "login first");
+    if (!logged_in_) return refuse(m.reply_id, stratum::kErrUnauthorizedWorker, "login first");
     ++submits_;
     auto params = stratum::decode_submit_params(m.params);
     if (!params) {
       ++srv_.counters.malformed;
       count_invalid();
-      return refuse(m.id, stratum::kErrInvalidSubmitFormat, params.error());
+      return refuse(m.reply_id, stratum::kErrInvalidSubmitFormat, params.error());
     }
-    if (params->id != login_) return refuse(m.id, stratum::kErrUnauthorizedWorker, "id is not this session's login");
+    // Refusals count toward the ban like bad shares: padding a stream of junk with cheap
+    // refusals must not keep a session under the invalid share that bans it.
     const auto now = Clock::now();
-    if (!submit_bucket_.take(now) || pending_ >= srv_.options.max_pending_submits) {
+    if (!submit_bucket_.take(now)) {
       ++srv_.counters.rate_limited;
-      return refuse(m.id, stratum::kErrGeneric, "submit rate limit exceeded");
+      refuse(m.reply_id, stratum::kErrGeneric, "submit rate limit exceeded");
+      return count_invalid();
+    }
+    if (pending_ >= srv_.options.max_pending_submits) {  // the pool is behind, not the miner's fault
+      ++srv_.counters.rate_limited;
+      return refuse(m.reply_id, stratum::kErrGeneric, "too many submits waiting for their check");
+    }
+    if (params->id != login_) {
+      refuse(m.reply_id, stratum::kErrUnauthorizedWorker, "id is not this session's login");
+      return count_invalid();
     }
     auto t = srv_.current();
     const auto found = jobs_.find(params->job_id, t ? t->first_of_block : 0);
     if (found.status == SessionJobs::Status::unknown) {
       ++srv_.counters.unknown_job;
       ++rejected_;
-      return refuse(m.id, stratum::kErrJobNotFound, "unknown job_id");
+      return refuse(m.reply_id, stratum::kErrJobNotFound, "unknown job_id");
     }
     if (found.status == SessionJobs::Status::stale) {
       ++srv_.counters.stale;
       ++stale_;
-      return send(stratum::error_reply(m.id, stratum::kErrJobNotFound, "Block expired"));
+      return send(stratum::error_reply(m.reply_id, stratum::kErrJobNotFound, "Block expired"));
     }
     Submission s;
     s.job = *found.job;
     s.nonce = params->nonce;
     // An 8-digit nonce (the Antpool doc's example) is the miner's low 32 bits: the range's
-    // high bits are the session's.
-    if (s.nonce < kSessionRange && s.job.nonce_start >= kSessionRange) s.nonce |= s.job.nonce_start;
+    // high bits are the session's. 16 digits are the nonce the miner hashed, whatever its value.
+    if (params->nonce_low32_only && s.job.nonce_start >= kSessionRange) s.nonce |= s.job.nonce_start;
     if (!in_session_range(s.job.nonce_start, s.nonce)) ++srv_.counters.out_of_range;
+    // A client that restarts its scan on every job resends its own shares after a vardiff
+    // job (same header, new difficulty). That is the pool's doing: answer Duplicate Share
+    // without a check and without counting it toward a ban.
+    if (s.job.template_id != own_template_) {
+      own_template_ = s.job.template_id;
+      own_nonces_.clear();
+    }
+    if (own_nonces_.contains(s.nonce)) {
+      ++srv_.counters.duplicate;
+      ++rejected_;
+      return refuse(m.reply_id, stratum::kErrDuplicateShare, "this session sent this nonce already");
+    }
+    if (own_nonces_.size() < kMaxOwnNonces) own_nonces_.insert(s.nonce);
     s.claimed_result = params->result;
     s.address = address_;
     s.worker = worker_;
@@ -460,12 +492,12 @@ class Session : public std::enable_shared_from_this<Session> {
     s.session_id = id_;
     s.network_difficulty = t ? t->network_difficulty : 1;
     ++pending_;
-    srv_.handler.handle(std::move(s), [self = shared_from_this(), id = m.id](SubmitResult r) {
+    srv_.handler.handle(std::move(s), [self = shared_from_this(), id = m.reply_id](SubmitResult r) {
       asio::post(self->w_.io, [self, id, r = std::move(r)] { self->on_verdict(id, r); });
     });
   }
 
-  void on_verdict(const json& id, const SubmitResult& r) {
+  void on_verdict(const stratum::ReplyId& id, const SubmitResult& r) {
     --pending_;
     if (closed_) return;
     switch (r.verdict) {
@@ -503,7 +535,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& o = srv_.options;
     if (o.ban_duration.count() <= 0 || submits_ < o.ban_min_submits) return;
     if (static_cast<double>(invalid_) < o.ban_invalid_ratio * static_cast<double>(submits_)) return;
-    srv_.ban(login_, ip_, std::to_string(invalid_) + " of " + std::to_string(submits_) + " submits invalid");
+    srv_.ban_login(login_, std::to_string(invalid_) + " of " + std::to_string(submits_) + " submits invalid");
     close_after_send("banned");
   }
 
@@ -582,6 +614,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t pending_ = 0;
   unsigned malformed_ = 0;
   std::uint64_t submits_ = 0, invalid_ = 0, accepted_ = 0, rejected_ = 0, stale_ = 0;
+  // Nonces this session submitted for the current template (see on_submit).
+  static constexpr std::size_t kMaxOwnNonces = 4096;
+  std::uint64_t own_template_ = 0;
+  std::unordered_set<std::uint64_t> own_nonces_;
 };
 
 void StratumServer::Impl::release(std::uint64_t session_id, const std::string& ip) {
@@ -620,8 +656,10 @@ void StratumServer::Impl::on_accept(Worker& w, tcp::socket socket) {
     std::lock_guard lock(shared_mutex);
     bool refused = is_banned(banned_ips, ip, now) || session_ids.size() >= options.max_sessions;
     auto [it, inserted] = ips.try_emplace(ip, IpState{0, TokenBucket(options.login_rate, options.login_burst, now)});
-    if (!refused && options.max_sessions_per_ip > 0 && it->second.sessions >= options.max_sessions_per_ip)
+    if (!refused && options.max_sessions_per_ip > 0 && it->second.sessions >= options.max_sessions_per_ip) {
       refused = true;
+      ban_ip_locked(ip, "connection flood (more than " + std::to_string(options.max_sessions_per_ip) + " sessions)");
+    }
     if (!refused) {
       // The next free id after the last one handed out: a reconnecting miner gets a fresh range.
       for (std::uint64_t tries = 0; tries <= kMaxSession; ++tries) {

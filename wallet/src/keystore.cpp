@@ -17,6 +17,7 @@
 
 #include "json_util.hpp"
 #include "tensority/core/hex.hpp"
+#include "tensority/node/chain_params.hpp"
 #include "tensority/node/entries.hpp"
 #include "tensority/node/programs.hpp"
 
@@ -192,22 +193,9 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
 
 }  // namespace
 
-std::string_view network_name(node::Network net) {
-  switch (net) {
-    case node::Network::mainnet: return "mainnet";
-    case node::Network::testnet: return "testnet";
-    case node::Network::regtest: return "regtest";
-  }
-  return "mainnet";
-}
+std::string_view network_name(node::Network net) { return node::network_name(net); }
 
-core::Result<node::Network> parse_network(std::string_view name) {
-  if (name == "mainnet") return node::Network::mainnet;
-  if (name == "testnet") return node::Network::testnet;
-  if (name == "regtest") return node::Network::regtest;
-  return core::Result<node::Network>::failure("unknown network '" + detail::one_line(std::string(name)) +
-                                              "' (mainnet, testnet or regtest)");
-}
+core::Result<node::Network> parse_network(std::string_view name) { return node::parse_network(name); }
 
 core::Result<std::string> default_keystore_path(node::Network net) {
   std::string base;
@@ -223,7 +211,7 @@ core::Result<std::string> default_keystore_path(node::Network net) {
     }
     base = std::string(home) + "/.local/share";
   }
-  return base + "/tensority/wallet-" + std::string(network_name(net)) + ".json";
+  return base + "/tensority/wallet-" + std::string(node::network_name(net)) + ".json";
 }
 
 KdfParams default_kdf() { return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE}; }
@@ -395,7 +383,7 @@ core::Result<Keystore> Keystore::parse(std::string_view text) {
         throw FieldError(where + ".program: does not match its keys");
       }
       if (detail::get_string(a, "address", where) != expect->address) {
-        throw FieldError(where + ".address: does not match its program on " + std::string(network_name(ks.network_)));
+        throw FieldError(where + ".address: does not match its program on " + std::string(node::network_name(ks.network_)));
       }
       if (!seen_addresses.insert(expect->address).second) throw FieldError(where + ": the address is listed twice");
       ks.addresses_.push_back(std::move(expect).value());
@@ -440,7 +428,7 @@ std::string Keystore::serialize() const {
   ojson j;
   j["format"] = kFormat;
   j["version"] = kVersion;
-  j["network"] = network_name(network_);
+  j["network"] = node::network_name(network_);
   if (encryption_) {
     j["encryption"] = ojson{{"kdf", kKdfName},
                             {"cipher", kCipherName},

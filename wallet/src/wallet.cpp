@@ -7,7 +7,9 @@
 #include "json_util.hpp"
 #include "tensority/core/hex.hpp"
 #include "tensority/net/http.hpp"
+#include "tensority/net/node_client.hpp"
 #include "tensority/node/address.hpp"
+#include "tensority/node/chain_params.hpp"
 #include "tensority/node/programs.hpp"
 
 namespace tensority::wallet {
@@ -25,12 +27,7 @@ bool add_checked(std::uint64_t& acc, std::uint64_t v) {
 }  // namespace
 
 std::string default_node_url(node::Network net) {
-  switch (net) {
-    case node::Network::mainnet: return "http://127.0.0.1:9888";
-    case node::Network::testnet: return "http://127.0.0.1:9889";
-    case node::Network::regtest: return "http://127.0.0.1:9890";
-  }
-  return "http://127.0.0.1:9888";
+  return "http://127.0.0.1:" + std::to_string(node::chain_params(net).rpc_port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,7 +62,7 @@ core::Result<std::string> RpcNodeClient::call(std::string_view method, std::stri
   if (!resp) return R::failure("cannot reach the node at " + impl_->text + ": " + detail::one_line(resp.error()));
   if (resp->status == 401) {
     return R::failure("the node at " + impl_->text + " refused " + std::string(method) +
-                      " (HTTP 401): wrong or missing --rpc-token");
+                      " (HTTP 401): wrong or missing token (" + detail::one_line(net::parse_node_reply(resp->body).message) + ")");
   }
   auto doc = detail::parse_json(resp->body, kMaxResponseDepth);
   if (!doc || !doc->is_object()) {
@@ -78,14 +75,10 @@ core::Result<std::string> RpcNodeClient::call(std::string_view method, std::stri
     return data == nullptr ? std::string("null") : data->dump();
   }
   if (status != nullptr && status->is_string() && *status == "fail") {
-    std::string msg = "node: " + std::string(method) + " failed";
-    if (const json* m = detail::optional_member(*doc, "msg"); m != nullptr && m->is_string()) {
-      msg = "node: " + detail::one_line(m->get<std::string>());
+    if (net::is_unknown_method_reply(resp->status, resp->body)) {
+      return R::failure("the node at " + impl_->text + " has no " + std::string(method) + " method");
     }
-    if (const json* c = detail::optional_member(*doc, "code"); c != nullptr && c->is_string()) {
-      msg += " (" + detail::one_line(c->get<std::string>()) + ")";
-    }
-    return R::failure(msg);
+    return R::failure("node " + std::string(method) + ": " + detail::one_line(net::parse_node_reply(resp->body).message));
   }
   return R::failure("the node answered " + std::string(method) + " with HTTP " + std::to_string(resp->status) +
                     " and an unknown envelope");

@@ -598,6 +598,35 @@ TEST(StratumSession, SubmitVerdicts) {
   EXPECT_EQ(runner.wait().value_or(""), "closed by request");
 }
 
+// btmcpool-style pools answer a share whose block was replaced with 32 Invalid Submit Format,
+// the code they also give bad input: stale when a new block came first, rejected otherwise.
+TEST(StratumSession, Code32AfterANewBlockIsStale) {
+  TestPool pool;
+  const auto first = job("171567");
+  pool.set_respond([first](const Message& m) -> std::vector<std::string> {
+    if (m.method == "login") return {stratum::login_reply(m.id, "token-1", first)};
+    if (m.method != "submit") return {};
+    const auto p = stratum::decode_submit_params(m.params).value();
+    const std::string refusal = stratum::error_reply(m.id, stratum::kErrInvalidSubmitFormat, "Invalid Submit Format");
+    if ((p.nonce & 0xff) == 1) return {refusal};
+    return {stratum::job_notification(job("171568", 1)), refusal};
+  });
+  Sink sink;
+  StratumSession session(options(pool));
+  ASSERT_TRUE(session.open(sink.events()).ok());
+  Runner runner(session);
+  const auto w = sink.snapshot()[0];
+  Verdicts same_block, new_block;
+  session.submit(solution(w, 0x0000200000000001ULL), same_block.handler());
+  ASSERT_TRUE(same_block.wait(1));
+  session.submit(solution(w, 0x0000200000000002ULL), new_block.handler());
+  ASSERT_TRUE(new_block.wait(1));
+  EXPECT_EQ(same_block.replies[0].status, SubmitStatus::rejected);
+  EXPECT_EQ(new_block.replies[0].status, SubmitStatus::stale) << new_block.replies[0].message;
+  session.close();
+  EXPECT_EQ(runner.wait().value_or(""), "closed by request");
+}
+
 TEST(StratumSession, SilentPoolLosesSubmitAndEnds) {
   TestPool pool;
   pool.set_respond([](const Message& m) -> std::vector<std::string> {

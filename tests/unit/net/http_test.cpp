@@ -377,7 +377,7 @@ TEST(HttpServer, BearerTokenIsRequiredWhenSet) {
   auto r = http_post(url_of(server), "/echo", "{}", quick_client());
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->status, 401u);
-  EXPECT_TRUE(contains(r->body, R"("status":"fail","code":"BTM000")")) << r->body;
+  EXPECT_EQ(r->body, R"({"code":"BTM860","msg":"Request could not be authenticated","status":"fail","detail":"no token","temporary":false})");
 
   auto client = quick_client();
   client.bearer_token = "wrong";
@@ -399,6 +399,58 @@ TEST(HttpServer, BearerTokenIsRequiredWhenSet) {
   r = http_get(url_of(server), "/nope", quick_client());
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->status, 401u);
+}
+
+// bytomd's clients send an access token "<id>:<secret>" as HTTP Basic; ours send such a token
+// that way too, and the server takes the credentials whole or the password alone.
+TEST(HttpServer, TokenAlsoTakesBytomdsHttpBasicForm) {
+  HttpServerOptions options;
+  options.bearer_token = "miner:0123abcd";
+  HttpServer server(options);
+  add_echo_routes(server);
+  ASSERT_NE(start_or_fail(server), 0);
+  auto raw_auth = [&](const std::string& authorization) {
+    RawConn c(server.port());
+    EXPECT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: " + authorization +
+                       "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
+    const std::string reply = c.read_response();
+    return reply.substr(0, reply.find("\r\n"));
+  };
+  EXPECT_EQ(raw_auth("Basic bWluZXI6MDEyM2FiY2Q="), "HTTP/1.1 200 OK");        // miner:0123abcd
+  EXPECT_EQ(raw_auth("basic eDptaW5lcjowMTIzYWJjZA=="), "HTTP/1.1 200 OK");    // x:miner:0123abcd
+  EXPECT_EQ(raw_auth("Basic bWluZXI6MDEyM2FiY2U="), "HTTP/1.1 401 Unauthorized");  // miner:0123abce
+  EXPECT_EQ(raw_auth("Basic !!!"), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(raw_auth("Bearer miner:0123abcd"), "HTTP/1.1 200 OK");
+
+  auto client = quick_client();
+  client.bearer_token = "miner:0123abcd";  // sent as Basic
+  auto r = http_post(url_of(server), "/echo", "{}", client);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(authorization_for("miner:0123abcd"), "Basic bWluZXI6MDEyM2FiY2Q=");
+  EXPECT_EQ(authorization_for("plain"), "Bearer plain");
+  client.bearer_token = "miner:wrong";
+  r = http_post(url_of(server), "/echo", "{}", client);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->status, 401u);
+  EXPECT_TRUE(contains(r->body, R"("detail":"invalid token")")) << r->body;
+}
+
+TEST(HttpServer, NotFoundHandlerAnswersUnknownPaths) {
+  HttpServerOptions options;
+  options.not_found = [](const HttpRequest& req, Respond respond) {
+    respond(HttpResponse{500, "application/json", "{\"path\":\"" + req.path + "\"}"});
+  };
+  HttpServer server(options);
+  add_echo_routes(server);
+  ASSERT_NE(start_or_fail(server), 0);
+  auto r = http_get(url_of(server), "/nope", quick_client());
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->status, 500u);
+  EXPECT_EQ(r->body, R"({"path":"/nope"})");
+  r = http_post(url_of(server), "/echo", "{\"ok\":1}", quick_client());  // routes still win
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->body, R"({"ok":1})");
 }
 
 TEST(HttpServer, TokenlessServerAcceptsAnyAuthorization) {

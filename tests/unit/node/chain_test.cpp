@@ -7,6 +7,7 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/core/retarget.hpp"
 #include "tensority/core/target.hpp"
+#include "tensority/node/address.hpp"
 #include "tensority/node/block_template.hpp"
 #include "tensority/node/chain.hpp"
 #include "tensority/node/genesis.hpp"
@@ -364,6 +365,38 @@ TEST(Chain, ImportChecksProofOfWorkForABatchInParallel) {
     EXPECT_EQ(results[5].outcome, BlockOutcome::orphan);
     EXPECT_EQ(dst->tip().height, 4u);
   }
+}
+
+// Solonet as bytomd v1.1.1 has it (vectors in ../shared/vectors/p2p.json: its genesis is
+// wisdom's), and bytomd's chain_id names for the networks.
+TEST(Networks, SolonetAndTheWireNamesAreBytomds) {
+  const ChainParams& solo = chain_params(Network::solonet);
+  EXPECT_EQ(core::to_hex(solo.genesis_id), "ce4fe9431cd0225b3a811f8f8ec922f2b07a921bb12a8dddae9a85540072c770");
+  EXPECT_EQ(solo.genesis_id, chain_params(Network::testnet).genesis_id);
+  EXPECT_EQ(solo.wire_name, "solonet");
+  EXPECT_EQ(solo.rpc_port, 9888);
+  EXPECT_EQ(solo.p2p_port, 46658);
+  EXPECT_TRUE(solo.retarget);
+  EXPECT_FALSE(solo.allow_generate);
+  EXPECT_EQ(address_prefix(Network::solonet), "sm");
+  EXPECT_EQ(chain_params(Network::testnet).wire_name, "wisdom");
+  EXPECT_EQ(chain_params(Network::testnet).p2p_port, 46656);
+  EXPECT_EQ(chain_params(Network::mainnet).p2p_port, 46657);
+  EXPECT_EQ(*parse_network("solonet"), Network::solonet);
+  EXPECT_EQ(*parse_network("wisdom"), Network::testnet);
+  EXPECT_EQ(*network_from_wire_name("wisdom"), Network::testnet);
+  EXPECT_EQ(*network_from_wire_name("solonet"), Network::solonet);
+  EXPECT_EQ(*network_from_wire_name("mainnet"), Network::mainnet);
+  EXPECT_FALSE(network_from_wire_name("testnet").ok());  // bytomd never says testnet
+  const auto bad = parse_network("moon\nnet");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().find('\n'), std::string::npos);
+  // A solonet address is an sm address, as on regtest.
+  Key k(3);
+  const auto addr = program_to_address(k.program(), Network::solonet);
+  ASSERT_TRUE(addr.ok());
+  EXPECT_TRUE(addr->starts_with("sm1"));
+  EXPECT_TRUE(address_to_program(*addr, Network::solonet).ok());
 }
 
 // Testnet through its first retarget, where bytomd's rule and a most-work rule part ways. The

@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <chrono>
+#include <cstdio>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -118,6 +121,14 @@ class Client {
   }
   void send(const std::string& line) { asio::write(socket_, asio::buffer(line)); }
   void send(const json& j) { send(j.dump() + "\n"); }
+  std::string raw_line() {
+    boost::system::error_code ec;
+    asio::read_until(socket_, buffer_, '\n', ec);
+    std::istream in(&buffer_);
+    std::string line;
+    std::getline(in, line);
+    return line;
+  }
   // The next line, or nothing when the server closed the connection (or 5 s passed).
   std::optional<json> read() {
     boost::system::error_code ec;
@@ -149,6 +160,13 @@ class Client {
     auto m = read();
     return !m.has_value();
   }
+  // Reads what was sent before the server closed the connection.
+  bool drained_and_closed() {
+    for (int i = 0; i < 5000; ++i) {
+      if (!read()) return true;
+    }
+    return false;
+  }
 
  private:
   asio::io_context io_;
@@ -168,6 +186,13 @@ json login(Client& c, const std::string& user = kLogin) {
 json submit(Client& c, int id, const std::string& job_id, const std::string& nonce, const std::string& user = kLogin) {
   c.send(json{{"id", id}, {"method", "submit"}, {"params", {{"id", user}, {"job_id", job_id}, {"nonce", nonce}}}});
   return c.reply(id);
+}
+
+// A distinct low-difficulty-looking nonce per abuser and line.
+std::string fmt_nonce(int abuser, int i) {
+  char text[17];
+  std::snprintf(text, sizeof text, "00003%03x%08x", abuser, i);
+  return text;
 }
 
 int error_code_of(const json& reply) { return reply["error"].is_object() ? reply["error"]["code"].get<int>() : 0; }
@@ -332,9 +357,135 @@ TEST(StratumServer, ClosesFloodsAndBansInvalidSubmitters) {
   }
   EXPECT_TRUE(c.closed());
   EXPECT_EQ(f.server.counters().bans, 1u);
-  // The IP is banned too: a new connection is closed at once.
+  // The login is banned, not its IP: a farm behind NAT is one address, and its other miners
+  // did nothing wrong.
   Client again(f.port);
+  EXPECT_EQ(error_code_of(login(again)), stratum::kErrUnauthorizedWorker);
   EXPECT_TRUE(again.closed());
+  Client neighbour(f.port);
+  EXPECT_TRUE(login(neighbour)["error"].is_null());
+  EXPECT_EQ(f.server.counters().bans, 1u);
+}
+
+// A login flood is what bans an IP.
+TEST(StratumServer, ALoginFloodBansTheIp) {
+  ServerOptions o = ServerFixture::defaults();
+  o.login_rate = 0.01;
+  o.login_burst = 2;
+  o.ban_duration = 60s;
+  ServerFixture f(o);
+  for (int i = 0; i < 2; ++i) {
+    Client c(f.port);
+    EXPECT_TRUE(login(c)["error"].is_null());
+  }
+  Client flood(f.port);
+  EXPECT_EQ(error_code_of(login(flood)), stratum::kErrGeneric);
+  EXPECT_EQ(f.server.counters().bans, 1u);
+  Client after(f.port);
+  EXPECT_TRUE(after.closed());
+}
+
+// Cheap refusals (over the rate limit, another login's id) count toward the ban: padding a
+// stream of junk shares with them must not keep a session under the invalid share that bans
+// it. And naming another login does not get around the rate limit.
+TEST(StratumServer, RefusedSubmitsCountTowardTheBan) {
+  ServerOptions o = ServerFixture::defaults();
+  o.ban_min_submits = 6;
+  o.ban_invalid_ratio = 0.5;
+  o.ban_duration = 60s;
+  o.submit_rate = 0.01;
+  o.submit_burst = 3;
+  ServerFixture f(o);
+  Client c(f.port);
+  const std::string job_id = login(c)["result"]["job"]["job_id"];
+  const std::string other = "sm1qaddress0.someone_else";
+  EXPECT_EQ(error_code_of(submit(c, 2, job_id, "0000200000000001", other)), stratum::kErrUnauthorizedWorker);
+  EXPECT_EQ(error_code_of(submit(c, 3, job_id, "0000200000000002", other)), stratum::kErrUnauthorizedWorker);
+  EXPECT_EQ(error_code_of(submit(c, 4, job_id, "0000200000000003", other)), stratum::kErrUnauthorizedWorker);
+  EXPECT_EQ(error_code_of(submit(c, 5, job_id, "0000200000000004", other)), stratum::kErrGeneric);  // rate limit
+  EXPECT_EQ(error_code_of(submit(c, 6, job_id, "0000200000000005")), stratum::kErrGeneric);
+  EXPECT_EQ(error_code_of(submit(c, 7, job_id, "0000200000000006")), stratum::kErrGeneric);
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(f.server.counters().bans, 1u);
+  EXPECT_EQ(f.server.counters().low_difficulty + f.server.counters().accepted, 0u);  // nothing was hashed
+}
+
+// Eight sessions send junk shares padded with refusals, as seen against an earlier version
+// (383 junk shares hashed, no ban, an honest miner's answers at 3-10 s). Now each is banned
+// after a few junk shares and the honest miner is answered promptly.
+TEST(StratumServer, AbusersPaddingJunkWithRefusalsAreBannedAndTheHonestMinerIsServed) {
+  ServerOptions o = ServerFixture::defaults();
+  o.ban_min_submits = 20;
+  o.ban_invalid_ratio = 0.5;
+  o.ban_duration = 60s;
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<Client>> abusers;
+  for (int a = 0; a < 8; ++a) {
+    abusers.push_back(std::make_unique<Client>(f.port));
+    const std::string user = "sm1qaddress0.abuser" + std::to_string(a);
+    const std::string job_id = login(*abusers.back(), user)["result"]["job"]["job_id"];
+    std::string burst;
+    for (int i = 0; i < 400; ++i) {
+      const bool junk = i % 4 == 0;
+      burst += json{{"id", 100 + i},
+                    {"method", "submit"},
+                    {"params", {{"id", junk ? user : "sm1qaddress0.victim"}, {"job_id", job_id}, {"nonce", fmt_nonce(a, i)}}}}
+                   .dump() +
+               "\n";
+    }
+    abusers.back()->send(burst);
+  }
+  Client honest(f.port);
+  const std::string job_id = login(honest)["result"]["job"]["job_id"];
+  const auto t0 = std::chrono::steady_clock::now();
+  const json verdict = submit(honest, 2, job_id, "00002000000000b9");  // the share vector's accepted nonce
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(verdict["error"].is_null()) << verdict.dump();
+  EXPECT_LT(waited, 5s) << "the honest miner waited " << std::chrono::duration<double>(waited).count() << " s";
+  for (auto& a : abusers) EXPECT_TRUE(a->drained_and_closed());
+  EXPECT_EQ(f.server.counters().bans, 8u);
+  // At most ban_min_submits / 4 junk shares per abuser reached a check (a junk nonce may even
+  // meet the share target), plus the honest share.
+  EXPECT_LE(f.server.counters().low_difficulty + f.server.counters().accepted, 8u * 5u + 1u);
+}
+
+// A client that restarts its scan on every job resends its own shares after a vardiff job
+// (same header): Duplicate Share, never a ban.
+TEST(StratumServer, ResubmittingItsOwnShareIsADuplicateThatNeverBans) {
+  ServerOptions o = ServerFixture::defaults();
+  o.ban_min_submits = 4;
+  o.ban_invalid_ratio = 0.5;
+  o.ban_duration = 60s;
+  ServerFixture f(o);
+  Client c(f.port);
+  const std::string job_id = login(c)["result"]["job"]["job_id"];
+  EXPECT_TRUE(submit(c, 2, job_id, "00002000000000b9")["error"].is_null());
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(error_code_of(submit(c, 3 + i, job_id, "00002000000000b9")), stratum::kErrDuplicateShare);
+  EXPECT_EQ(f.server.counters().bans, 0u);
+  EXPECT_TRUE(submit(c, 20, job_id, "00002000000000d5")["error"].is_null());  // still served
+}
+
+// 16 hex digits are the nonce the miner hashed, even when its value is below 2^32.
+TEST(StratumServer, ASixteenDigitNonceIsTakenAsSent) {
+  ServerFixture f;
+  Client c(f.port);
+  const json r = login(c);
+  auto job = stratum::decode_job(r["result"]["job"]);
+  ASSERT_TRUE(job.ok());
+  ASSERT_GE(job->nonce_start, std::uint64_t{1} << 32);
+  submit(c, 2, job->job_id, "00000000000000b9");
+  EXPECT_EQ(f.server.counters().out_of_range, 1u);  // 0xb9 itself, outside this session's range
+}
+
+// Request ids are echoed byte for byte.
+TEST(StratumServer, EchoesRequestIdsVerbatim) {
+  ServerFixture f;
+  Client c(f.port);
+  login(c);
+  c.send(std::string(R"({"id":123456789012345678901234567890,"method":"keepalived","params":{"id":"x"}})") + "\n");
+  // Read the raw line: json would turn the id back into a double.
+  const std::string line = c.raw_line();
+  EXPECT_NE(line.find(R"("id":123456789012345678901234567890,)"), std::string::npos) << line;
 }
 
 // A share target harder than the network's would hide every block between the two from the

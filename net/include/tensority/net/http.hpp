@@ -33,11 +33,19 @@ struct HttpResponse {
 using Respond = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Respond)>;
 
+// The Authorization value a client sends for a node token: bytomd's access tokens
+// "<id>:<secret>" go as HTTP Basic (what bytomd checks for remote callers), anything else as
+// "Bearer <token>". Our server takes both.
+std::string authorization_for(std::string_view token);
+
 struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port (see HttpServer::port)
   std::size_t max_body_bytes = 1 << 20;
-  std::string bearer_token;  // non-empty: requests without "Authorization: Bearer <token>" get 401
+  // Non-empty: every request needs "Authorization: Bearer <token>", or bytomd's HTTP Basic
+  // form: the Basic credentials "<id>:<secret>" equal to the token, or a password equal to it;
+  // others get 401 (BTM860, as bytomd).
+  std::string bearer_token;
   unsigned threads = 2;
   std::chrono::milliseconds idle_timeout{60'000};  // a connection silent this long is closed
   std::size_t max_connections = 512;  // beyond it a new connection gets 503 and is closed
@@ -45,6 +53,8 @@ struct HttpServerOptions {
   // header_timeout, and then its body within body_timeout (slow-sender protection).
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
+  // Answers requests to paths no route has; empty: 404. (The node answers as bytomd does.)
+  Handler not_found;
 };
 
 class HttpServer {

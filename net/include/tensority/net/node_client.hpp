@@ -28,9 +28,13 @@ core::Result<NodeWork> parse_get_work_reply(std::string_view body);
 // A bytomd-style envelope: success, or the node's words (msg and error_detail).
 struct NodeReply {
   bool success = false;
-  std::string message;
+  std::string code;     // "BTM000"..., when the node gave one
+  std::string message;  // the node's reason, then its code: "block rejected: ... (BTM000)"
 };
 NodeReply parse_node_reply(std::string_view body);
+// Whether a reply says the node has no such method: 404 from ours or a plain server, HTTP 500
+// with detail "not Found" from bytomd (or its redirect to /error when its wallet is off).
+bool is_unknown_method_reply(unsigned http_status, std::string_view body);
 
 class NodeClient {
  public:

@@ -11,9 +11,9 @@
 
 namespace tensority::node {
 
-enum class Network { mainnet, testnet, regtest };
+enum class Network { mainnet, testnet, solonet, regtest };
 
-std::string_view address_prefix(Network net);  // "bm", "tm", "sm"
+std::string_view address_prefix(Network net);  // "bm", "tm", "sm" (solonet and regtest)
 
 // Parser of user and network input: a clear error for a wrong prefix, checksum, version or
 // length; mixed case is refused as BIP 173 requires.

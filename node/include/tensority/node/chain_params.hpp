@@ -1,6 +1,7 @@
 #pragma once
-// What differs between the networks: genesis, the retarget, default ports and the address
-// prefix (through Network).
+// What differs between the networks: genesis, the retarget, default ports, the name bytomd
+// gives the network on the wire and in net-info, and the address prefix (through Network).
+// mainnet, testnet ("wisdom") and solonet are bytomd v1.1.1's; regtest is ours.
 #include <cstdint>
 #include <string_view>
 
@@ -12,7 +13,8 @@ namespace tensority::node {
 
 struct ChainParams {
   Network network = Network::mainnet;
-  std::string_view name;     // "mainnet", "testnet", "regtest"
+  std::string_view name;     // ours: "mainnet", "testnet", "solonet", "regtest"
+  std::string_view wire_name;  // bytomd's chain_id: "mainnet", "wisdom", "solonet" ("regtest": ours only)
   Block genesis;
   core::Hash genesis_id{};
   // Regtest keeps its easy bits for ever: blocks made by `generate` come seconds apart, and
@@ -20,10 +22,15 @@ struct ChainParams {
   bool retarget = true;
   bool allow_generate = false;  // the `generate` RPC
   std::uint16_t rpc_port = 9888;
+  std::uint16_t p2p_port = 46657;  // bytomd's default peer port (P2P is not built yet)
 };
 
 const ChainParams& chain_params(Network network);
+// Our names, and bytomd's "wisdom" for testnet; a clear error for anything else.
 core::Result<Network> parse_network(std::string_view name);
+// A bytomd net-info network_id (its chain_id): "mainnet", "wisdom", "solonet"; our nodes
+// also answer "regtest".
+core::Result<Network> network_from_wire_name(std::string_view wire_name);
 std::string_view network_name(Network network);
 
 }  // namespace tensority::node

@@ -37,6 +37,9 @@ class RpcApi {
 
   // Registers POST /<method> for every method, plus GET / (a one-line JSON banner).
   void install(net::HttpServer& server);
+  // bytomd's answer to a path it does not serve (HTTP 500, BTM000, detail "not Found"): the
+  // node's server gives it for every unknown path (HttpServerOptions::not_found).
+  static net::HttpResponse unknown_path();
   // One call without HTTP: what the server answers for this method and body. For tests,
   // fuzzing and the CLI. wait-new-block is answered at once here.
   net::HttpResponse call(std::string_view method, std::string_view body);
