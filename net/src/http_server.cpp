@@ -128,7 +128,9 @@ bool token_matches(std::string_view header, std::string_view token) {
   if (!encoded || encoded->size() > 4096) return false;
   std::string credentials(beast::detail::base64::decoded_size(encoded->size()), '\0');
   const auto [written, read] = beast::detail::base64::decode(credentials.data(), encoded->data(), encoded->size());
-  if (read != encoded->size()) return false;
+  std::string_view unpadded = *encoded;
+  while (!unpadded.empty() && unpadded.back() == '=') unpadded.remove_suffix(1);
+  if (read < unpadded.size()) return false;  // a character outside base64
   credentials.resize(written);
   if (same_secret(credentials, token)) return true;
   const auto colon = credentials.find(':');

@@ -62,7 +62,7 @@ core::Result<std::string> RpcNodeClient::call(std::string_view method, std::stri
   if (!resp) return R::failure("cannot reach the node at " + impl_->text + ": " + detail::one_line(resp.error()));
   if (resp->status == 401) {
     return R::failure("the node at " + impl_->text + " refused " + std::string(method) +
-                      " (HTTP 401): wrong or missing token (" + detail::one_line(net::parse_node_reply(resp->body).message) + ")");
+                      " (HTTP 401): wrong or missing --rpc-token (" + detail::one_line(net::parse_node_reply(resp->body).message) + ")");
   }
   auto doc = detail::parse_json(resp->body, kMaxResponseDepth);
   if (!doc || !doc->is_object()) {

@@ -769,7 +769,7 @@ TEST(WalletNode, RpcEnvelopeOverHttp) {
   EXPECT_TRUE(none->empty());
   const auto bad = (*client)->unspent_outputs("sm1bad");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error(), "node: invalid address (BTM002)");
+  EXPECT_EQ(bad.error(), "node get-unspent-outputs: invalid address (BTM002)");
   const auto missing = (*client)->call("no-such-method", "{}");
   ASSERT_FALSE(missing.ok());
 
