@@ -228,13 +228,17 @@ TEST(NodeRpc, AHeavierBranchFromAnotherNodeReorganisesTheChain) {
 TEST(NodeImport, BlocksLeftOffTheMainChainMakeItFail) {
   TempDir dir("node");
   std::vector<std::string> longer, shorter;
+  std::filesystem::create_directories(dir.path / "a");
+  std::filesystem::create_directories(dir.path / "b");
   {
     NodeProcess a(dir.path / "a", {"--mining-address", regtest_address(1)});
-    for (const auto& h : a.ok("generate", {{"count", 3}})["block_hashes"]) {
+    const json made = a.ok("generate", {{"count", 3}});
+    for (const auto& h : made["block_hashes"]) {
       longer.push_back(a.ok("get-raw-block", {{"block_hash", h}})["raw_block"]);
     }
     NodeProcess b(dir.path / "b", {"--mining-address", regtest_address(2)});
-    for (const auto& h : b.ok("generate", {{"count", 2}})["block_hashes"]) {
+    const json made_b = b.ok("generate", {{"count", 2}});
+    for (const auto& h : made_b["block_hashes"]) {
       shorter.push_back(b.ok("get-raw-block", {{"block_hash", h}})["raw_block"]);
     }
   }

@@ -363,7 +363,7 @@ TEST(StratumServer, ClosesFloodsAndBansInvalidSubmitters) {
   EXPECT_EQ(error_code_of(login(again)), stratum::kErrUnauthorizedWorker);
   EXPECT_TRUE(again.closed());
   Client neighbour(f.port);
-  EXPECT_TRUE(login(neighbour)["error"].is_null());
+  EXPECT_TRUE(login(neighbour, "sm1qaddress0.rig2")["error"].is_null());
   EXPECT_EQ(f.server.counters().bans, 1u);
 }
 
