@@ -61,6 +61,11 @@ bool stale_error(const stratum::RpcError& e) {
          m.find("job not found") != std::string::npos;
 }
 
+// Two jobs are for the same block when they build on the same parent at the same height.
+bool same_block(const core::BlockHeader& a, const core::BlockHeader& b) {
+  return a.previous_block_id == b.previous_block_id && a.height == b.height;
+}
+
 }  // namespace
 
 core::Result<StratumUrl> parse_stratum_url(std::string_view text) {
@@ -522,8 +527,7 @@ struct StratumSession::Impl {
       // btmcpool-style pools answer a share for a replaced block with 32 Invalid Submit
       // Format, the code they also use for bad input: it is stale when the block has moved on.
       const bool outrun = msg.error->code == stratum::kErrInvalidSubmitFormat && p.work && last_work &&
-                          (last_work->header.previous_block_id != p.work->header.previous_block_id ||
-                           last_work->header.height != p.work->header.height);
+                          !same_block(last_work->header, p.work->header);
       reply.status = stale_error(*msg.error) || outrun ? SubmitStatus::stale : SubmitStatus::rejected;
       reply.message = msg.error->message.empty() ? "error " + std::to_string(msg.error->code) : msg.error->message;
     } else {
@@ -575,8 +579,7 @@ struct StratumSession::Impl {
     work->share_target = job.share_target;
     work->share_difficulty = job.difficulty;
     work->block_target = core::Target256::from_bits(job.header.bits);
-    work->new_block = !last_work || last_work->header.previous_block_id != job.header.previous_block_id ||
-                      last_work->header.height != job.header.height;
+    work->new_block = !last_work || !same_block(last_work->header, job.header);
     work->received = Clock::now();
     last_work = work;
     log(LogLevel::debug,
