@@ -145,6 +145,15 @@ struct StratumServer::Impl {
   ShareHandler& handler;
   LogFn log;
 
+  // The handler answers from its own threads, which may outlive the server (the pool stops
+  // the server before its checkers). stop() shuts this gate, so a late verdict is dropped
+  // instead of landing in an io_context that is gone.
+  struct VerdictGate {
+    std::mutex mutex;
+    bool open = true;
+  };
+  std::shared_ptr<VerdictGate> verdicts = std::make_shared<VerdictGate>();
+
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::size_t next_worker = 0;
@@ -492,8 +501,14 @@ class Session : public std::enable_shared_from_this<Session> {
     s.session_id = id_;
     s.network_difficulty = t ? t->network_difficulty : 1;
     ++pending_;
-    srv_.handler.handle(std::move(s), [self = shared_from_this(), id = m.reply_id](SubmitResult r) {
-      asio::post(self->w_.io, [self, id, r = std::move(r)] { self->on_verdict(id, r); });
+    srv_.handler.handle(std::move(s), [gate = srv_.verdicts, weak = weak_from_this(), id = m.reply_id](SubmitResult r) {
+      std::lock_guard lock(gate->mutex);  // held until posted: stop() waits here, not after
+      if (!gate->open) return;
+      auto self = weak.lock();
+      if (!self) return;  // the session closed and left its worker's table
+      asio::io_context& io = self->w_.io;
+      // Moved in whole: the last reference to a session must drop on its own thread.
+      asio::post(io, [self = std::move(self), id, r = std::move(r)] { self->on_verdict(id, r); });
     });
   }
 
@@ -760,6 +775,10 @@ core::Result<std::uint16_t> StratumServer::start() {
 void StratumServer::stop() {
   auto& d = *impl_;
   if (!d.started || d.stopped.exchange(true)) return;
+  {
+    std::lock_guard lock(d.verdicts->mutex);
+    d.verdicts->open = false;
+  }
   std::promise<void> closed;
   asio::post(d.workers[0]->io, [&d, &closed] {
     error_code ignored;

@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -447,6 +449,39 @@ TEST(StratumServer, AbusersPaddingJunkWithRefusalsAreBannedAndTheHonestMinerIsSe
   // At most ban_min_submits / 4 junk shares per abuser reached a check (a junk nonce may even
   // meet the share target), plus the honest share.
   EXPECT_LE(f.server.counters().low_difficulty + f.server.counters().accepted, 8u * 5u + 1u);
+}
+
+// The pool stops its server before its checkers, so a verdict can come back after the server
+// is gone: it is dropped, and nothing it points at is touched.
+TEST(StratumServer, AVerdictAfterTheServerIsGoneIsDropped) {
+  struct Holder : ShareHandler {
+    std::mutex mutex;
+    std::vector<std::function<void(SubmitResult)>> held;
+    void handle(Submission, std::function<void(SubmitResult)> done) override {
+      std::lock_guard lock(mutex);
+      held.push_back(std::move(done));
+    }
+    std::size_t size() {
+      std::lock_guard lock(mutex);
+      return held.size();
+    }
+  } holder;
+  auto server = std::make_unique<StratumServer>(ServerFixture::defaults(), holder, [](bool, const std::string&) {});
+  server->publish(vector_template(1, 1), true);
+  auto port = server->start();
+  ASSERT_TRUE(port.ok());
+  {
+    Client c(*port);
+    const std::string job_id = login(c)["result"]["job"]["job_id"];
+    c.send(json{{"id", 2}, {"method", "submit"}, {"params", {{"id", kLogin}, {"job_id", job_id}, {"nonce", "00002000000000b9"}}}});
+    for (int i = 0; i < 500 && holder.size() == 0; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(holder.size(), 1u);
+    server.reset();
+  }
+  SubmitResult r;
+  r.verdict = SubmitVerdict::accepted;
+  holder.held[0](r);
+  holder.held.clear();  // the session it held goes with it
 }
 
 // A client that restarts its scan on every job resends its own shares after a vardiff job

@@ -53,7 +53,8 @@ struct SubmitResult {
   std::string message;  // for failed / busy
 };
 
-// Judges and records shares. `done` may be called from any thread, exactly once.
+// Judges and records shares. `done` may be called from any thread, exactly once, even after
+// the server stopped or was destroyed (the verdict is then dropped).
 class ShareHandler {
  public:
   virtual ~ShareHandler() = default;
