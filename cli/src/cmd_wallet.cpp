@@ -433,11 +433,12 @@ Runner add_wallet(CLI::App& app) {
       "else ~/.local/share/tensority/...). Its keys are encrypted (argon2id + secretbox) when a passphrase\n"
       "is given through TENSORITY_WALLET_PASSPHRASE or --passphrase-file when it is created; otherwise\n"
       "they are stored PLAIN, protected only by the file mode.");
-  wallet->add_option("--network", a.network, "mainnet, testnet, solonet or regtest (default: the key store's, else mainnet)")
-      ->check(CLI::IsMember({"mainnet", "testnet", "regtest"}));
+  wallet->add_option("--network", a.network,
+                     "mainnet, testnet (bytomd: wisdom), solonet or regtest (default: the key store's, else mainnet)")
+      ->check(CLI::IsMember({"mainnet", "testnet", "wisdom", "solonet", "regtest"}));
   wallet->add_option("--node", a.node_url,
-                     "node RPC URL (default http://127.0.0.1:9888 mainnet, :9889 testnet, :9890 regtest)");
-  wallet->add_option("--rpc-token", a.rpc_token, "bearer token for the node RPC");
+                     "node RPC URL (default http://127.0.0.1:9888 mainnet and solonet, :9889 testnet, :9890 regtest)");
+  wallet->add_option("--rpc-token", a.rpc_token, "token for the node RPC: ours (node --rpc-token) as a bearer token, or a bytomd access token ID:SECRET, sent as HTTP Basic");
   wallet->add_option("--rpc-timeout", a.rpc_timeout, "seconds per RPC call")->capture_default_str()->check(CLI::Range(1u, 3600u));
   wallet->add_option("--keystore", a.keystore, "key store file (overrides the default path)");
   wallet->add_option("--passphrase-file", a.passphrase_file,

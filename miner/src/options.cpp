@@ -66,7 +66,7 @@ config::Schema mine_schema() {
   pass.help = "pool password (most pools ignore it)", pass.group = up, pass.value_name = "TEXT";
   add(pass);
   Option token = make("node-token", "node-token", Type::string, "");
-  token.help = "bearer token for a node started with --rpc-token", token.group = up, token.value_name = "TOKEN";
+  token.help = "token for the node RPC: ours (node --rpc-token) as a bearer token, or a bytomd access token ID:SECRET, sent as HTTP Basic", token.group = up, token.value_name = "TOKEN";
   add(token);
   Option tls_verify = make("tls.verify", "tls-verify", Type::boolean, "false");
   tls_verify.help = "check a stratum+ssl pool's certificate and host name (many pools use self-signed ones)";

@@ -88,7 +88,10 @@ HttpClientOptions NodeClient::options(std::chrono::milliseconds extra) const {
 core::Result<NodeWork> NodeClient::get_work() const {
   auto response = http_post(url_, "/get-work", "{}", options());
   if (!response) return core::Result<NodeWork>::failure("get-work: " + response.error());
-  if (response->status == 401) return core::Result<NodeWork>::failure("get-work: the node wants a token");
+  if (response->status == 401) {
+    return core::Result<NodeWork>::failure(token_.empty() ? "get-work: the node wants a token (--node-token)"
+                                                          : "get-work: the node refused the token given (--node-token)");
+  }
   return parse_get_work_reply(response->body);
 }
 

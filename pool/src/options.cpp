@@ -65,7 +65,7 @@ config::Schema pool_schema() {
   node.value_name = "URL", node.check = check_node_url, node.allowed = "http://HOST:PORT";
   o.push_back(node);
   o.push_back(
-      make("node-token", "node-token", Type::string, "", up, "bearer token for a node started with --rpc-token"));
+      make("node-token", "node-token", Type::string, "", up, "token for the node RPC: ours (node --rpc-token) as a bearer token, or a bytomd access token ID:SECRET, sent as HTTP Basic"));
   Option net = make("network", "network", Type::string, "auto", up,
                     "the chain miners' addresses must belong to (auto: the node's net-info network_id)");
   net.choices = {"auto", "mainnet", "testnet", "wisdom", "solonet", "regtest"};

@@ -177,15 +177,16 @@ struct Pool::Impl : ShareHandler {
   void on_accepted(const Submission& s, const ShareCheck& check, ShareProcessor::Done done) {
     const bool block = check.verdict == ShareVerdict::block;
     const std::string hash = core::to_hex(check.block_id);
+    const std::string found = "block " + std::to_string(check.header.height) + " " + hash + " found by " + s.address +
+                              "." + s.worker;
     std::optional<net::NodeReply> verdict;
     if (block && outrun(s.job)) {
       // The share was sent in time and is credited, but the chain moved on while it waited
       // for its check: the node refuses such a block, and asking costs it a block's
       // validation while shares queue behind this one.
-      verdict = net::NodeReply{false, "stale: a block at this height arrived before the check finished"};
+      verdict.emplace().message = "stale: a block at this height arrived before the check finished";
       ++blocks_refused;
-      info("block", "block " + std::to_string(check.header.height) + " " + hash + " found by " + s.address +
-                        " came after the next block; not submitted");
+      info("block", found + " came after the next block; not submitted");
     } else if (block) {
       // The node first, before anything is written: a block waits for nobody.
       auto reply = node->submit_work(check.header);
@@ -193,13 +194,11 @@ struct Pool::Impl : ShareHandler {
         verdict = *reply;
         if (reply->success) {
           ++blocks_submitted;
-          info("block", "block " + std::to_string(check.header.height) + " " + hash + " found by " + s.address + "." +
-                            s.worker + ", accepted by the node");
+          info("block", found + ", accepted by the node");
           if (watcher) watcher->fetch_now(true);
         } else {
           ++blocks_refused;
-          warn("block", "block " + std::to_string(check.header.height) + " " + hash + " found by " + s.address +
-                            " refused by the node: " + reply->message);
+          warn("block", found + " refused by the node: " + reply->message);
         }
       } else {
         warn("block", "block " + std::to_string(check.header.height) + " " + hash + ": no verdict from the node (" +
@@ -397,6 +396,8 @@ core::Result<std::monostate> Pool::start() {
     }
   }
   d.network_name = std::string(node::network_name(d.network));
+  d.info("pool", "network " + d.network_name + (c.network == "auto" ? " (the node's network_id)" : "") +
+                     ": miners log in with its addresses");
 
   // The pool wallet, before anything is accepted that it would have to pay.
   if (!c.payout.keystore.empty()) {

@@ -109,6 +109,12 @@ if [[ $rc -eq 1 && $lines -eq 1 && "$err" == "tensority: failed: node $node: can
 else
   bad "pool with an unreachable node -> rc=$rc lines=$lines err=$err"
 fi
+# wallet: bytomd's network names, each with its address prefix.
+for pair in solonet:sm1 wisdom:tm1 testnet:tm1 regtest:sm1; do
+  out=$("$bin" wallet --network "${pair%%:*}" --keystore "$tmp/ks-${pair%%:*}.json" create-key 2>/dev/null); rc=$?
+  if [[ $rc -eq 0 && "$out" == "${pair##*:}"q* ]]; then ok; else bad "wallet --network ${pair%%:*} create-key: rc=$rc $out"; fi
+done
+expect_usage "--network" wallet --network moonnet create-key
 rm -rf "$tmp"
 
 expect_usage "" bogus-command
