@@ -442,6 +442,7 @@ TEST(StratumServer, AbusersPaddingJunkWithRefusalsAreBannedAndTheHonestMinerIsSe
   const auto t0 = std::chrono::steady_clock::now();
   const json verdict = submit(honest, 2, job_id, "00002000000000b9");  // the share vector's accepted nonce
   const auto waited = std::chrono::steady_clock::now() - t0;
+  RecordProperty("honest_wait_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
   EXPECT_TRUE(verdict["error"].is_null()) << verdict.dump();
   EXPECT_LT(waited, 5s) << "the honest miner waited " << std::chrono::duration<double>(waited).count() << " s";
   for (auto& a : abusers) EXPECT_TRUE(a->drained_and_closed());
