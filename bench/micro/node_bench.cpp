@@ -22,13 +22,14 @@
 #include "tensority/node/block_template.hpp"
 #include "tensority/node/chain.hpp"
 #include "tensority/node/chain_store.hpp"
-#include "tensority/node/merkle.hpp"
-#include "tensority/node/programs.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/merkle.hpp"
+#include "tensority/chain/programs.hpp"
+#include "tensority/chain/validation.hpp"
 
 namespace {
 
 using namespace tensority;
+using namespace tensority::chain;
 using namespace tensority::node;
 namespace fs = std::filesystem;
 

@@ -14,10 +14,10 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/kernels/hal/paths.hpp"
 #include "tensority/net/http.hpp"
-#include "tensority/node/address.hpp"
+#include "tensority/chain/address.hpp"
 #include "tensority/node/block_template.hpp"
 #include "tensority/node/chain.hpp"
-#include "tensority/node/chain_params.hpp"
+#include "tensority/chain/chain_params.hpp"
 #include "tensority/node/mempool.hpp"
 #include "tensority/node/rpc_api.hpp"
 
@@ -43,18 +43,18 @@ struct NodeArgs {
   std::uint64_t to = ~std::uint64_t{0};
 };
 
-const node::ChainParams& params_of(const NodeArgs& a) {
-  auto net = node::parse_network(a.network);
+const chain::ChainParams& params_of(const NodeArgs& a) {
+  auto net = chain::parse_network(a.network);
   if (!net) throw UsageError("--network: " + net.error());
-  return node::chain_params(*net);
+  return chain::chain_params(*net);
 }
 
-std::filesystem::path data_dir_of(const NodeArgs& a, const node::ChainParams& params) {
+std::filesystem::path data_dir_of(const NodeArgs& a, const chain::ChainParams& params) {
   if (!a.data_dir.empty()) return a.data_dir;
   return kernels::hal::data_directory() / std::string(params.name);
 }
 
-std::unique_ptr<node::Chain> open_chain(const NodeArgs& a, const node::ChainParams& params, bool check_pow) {
+std::unique_ptr<node::Chain> open_chain(const NodeArgs& a, const chain::ChainParams& params, bool check_pow) {
   node::ChainOptions options;
   options.data_dir = data_dir_of(a, params);
   options.check_pow = check_pow;
@@ -80,10 +80,10 @@ std::string read_token(const NodeArgs& a) {
 }
 
 int run_node(const NodeArgs& a) {
-  const node::ChainParams& params = params_of(a);
+  const chain::ChainParams& params = params_of(a);
   core::wire::Bytes mining_program;
   if (!a.mining_address.empty()) {
-    auto p = node::address_to_program(a.mining_address, params.network);
+    auto p = chain::address_to_program(a.mining_address, params.network);
     if (!p) throw UsageError("--mining-address: " + p.error());
     mining_program = std::move(p).value();
   }
@@ -98,11 +98,11 @@ int run_node(const NodeArgs& a) {
   chain->on_update([&](const node::ChainUpdate& u) {
     mempool.on_chain_update(u);
     if (a.quiet) return;
-    for (const node::Block& b : u.detached) {
+    for (const chain::Block& b : u.detached) {
       fmt::print(stderr, "{} node: detached block {} at height {}\n", clock_stamp(), core::to_hex(core::block_id(b.header)),
                  b.header.height);
     }
-    for (const node::Block& b : u.attached) {
+    for (const chain::Block& b : u.attached) {
       fmt::print(stderr, "{} node: block {} height {} ({} transactions)\n", clock_stamp(),
                  core::to_hex(core::block_id(b.header)), b.header.height, b.transactions.size());
     }
@@ -140,7 +140,7 @@ int run_node(const NodeArgs& a) {
 }
 
 int run_export(const NodeArgs& a) {
-  const node::ChainParams& params = params_of(a);
+  const chain::ChainParams& params = params_of(a);
   auto chain = open_chain(a, params, false);
   if (a.file.empty()) throw UsageError("--file is required");
   std::ofstream out(a.file, std::ios::trunc);
@@ -160,14 +160,14 @@ int run_export(const NodeArgs& a) {
 }
 
 int run_import(const NodeArgs& a) {
-  const node::ChainParams& params = params_of(a);
+  const chain::ChainParams& params = params_of(a);
   if (a.file.empty()) throw UsageError("--file is required");
   std::ifstream in(a.file);
   if (!in) throw UsageError("--file: cannot read " + a.file);
   auto chain = open_chain(a, params, !a.no_pow);
   const std::uint64_t start_height = chain->tip().height;
   constexpr std::size_t kBatch = 64;  // PoW of a batch is checked in parallel
-  std::vector<node::Block> batch;
+  std::vector<chain::Block> batch;
   std::uint64_t line_no = 0, blocks = 0, txs = 0;
   std::vector<std::pair<core::Hash, std::uint64_t>> given;  // (id, height) of every block read
   std::chrono::duration<double> busy{0};
@@ -194,7 +194,7 @@ int run_import(const NodeArgs& a) {
     if (line.empty()) continue;
     auto raw = core::from_hex(line);
     if (!raw) throw UsageError(a.file + ":" + std::to_string(line_no) + ": " + raw.error());
-    auto block = node::parse_block(*raw);
+    auto block = chain::parse_block(*raw);
     if (!block) throw UsageError(a.file + ":" + std::to_string(line_no) + ": " + block.error());
     batch.push_back(std::move(block).value());
     if (batch.size() == kBatch) flush();
@@ -225,7 +225,7 @@ int run_import(const NodeArgs& a) {
 }
 
 int run_check(const NodeArgs& a) {
-  const node::ChainParams& params = params_of(a);
+  const chain::ChainParams& params = params_of(a);
   auto chain = open_chain(a, params, false);
   auto verdict = chain->verify();
   if (!verdict) {

@@ -17,8 +17,8 @@
 
 #include "commands.hpp"
 #include "tensority/core/hex.hpp"
-#include "tensority/node/address.hpp"
-#include "tensority/node/programs.hpp"
+#include "tensority/chain/address.hpp"
+#include "tensority/chain/programs.hpp"
 #include "tensority/wallet/wallet.hpp"
 
 namespace tensority::cli {
@@ -104,14 +104,14 @@ std::optional<std::string> passphrase(const WalletArgs& a) {
 }
 
 Hash parse_asset(const std::string& text) {
-  if (text.empty() || text == "btm" || text == "BTM") return node::kBtmAssetId;
+  if (text.empty() || text == "btm" || text == "BTM") return chain::kBtmAssetId;
   auto h = core::hash_from_hex(text);
   if (!h) throw UsageError("--asset: expected BTM or a 64-digit hex asset ID: " + h.error());
   return *h;
 }
 
 std::string asset_label(const Hash& id, const w::Keystore& ks) {
-  if (id == node::kBtmAssetId) return "BTM";
+  if (id == chain::kBtmAssetId) return "BTM";
   if (const w::AssetEntry* a = ks.find_asset(id)) {
     const std::string sym = w::asset_symbol(a->definition);
     if (!sym.empty()) return sym + " (" + core::to_hex(id) + ")";
@@ -139,7 +139,7 @@ std::string join_keys(const std::vector<std::uint32_t>& keys) {
 // Everything a command needs: the network, the key store (loaded or not yet there), and
 // the node.
 struct Context {
-  node::Network net = node::Network::mainnet;
+  chain::Network net = chain::Network::mainnet;
   std::string path;
   std::optional<w::KeystoreLock> lock;  // held by commands that change the store
   std::optional<w::Keystore> ks;
@@ -148,7 +148,7 @@ struct Context {
 
 Context open_context(const WalletArgs& a, bool changes_store) {
   Context c;
-  std::optional<node::Network> explicit_net;
+  std::optional<chain::Network> explicit_net;
   if (!a.network.empty()) {
     auto n = w::parse_network(a.network);
     if (!n) throw UsageError("--network: " + n.error());
@@ -276,7 +276,7 @@ int cmd_balance(const WalletArgs& a, Context& c) {
   fmt::print("height {}\n", b.height);
   for (const auto& ab : b.assets) {
     const std::string label = asset_label(ab.asset_id, ks);
-    fmt::print("{}  {}{}\n", label, ab.confirmed, ab.asset_id == node::kBtmAssetId ? " neu" : "");
+    fmt::print("{}  {}{}\n", label, ab.confirmed, ab.asset_id == chain::kBtmAssetId ? " neu" : "");
     if (ab.immature > 0) fmt::print("{}  {} immature (coinbase, not yet spendable)\n", label, ab.immature);
   }
   return kExitOk;
@@ -347,7 +347,7 @@ void check_amount(std::uint64_t amount) {
 int cmd_send(const WalletArgs& a, Context& c) {
   w::Keystore& ks = require_keystore(c);
   check_amount(a.amount);
-  if (auto p = node::address_to_program(a.to, ks.network()); !p) throw UsageError("--to: " + p.error());
+  if (auto p = chain::address_to_program(a.to, ks.network()); !p) throw UsageError("--to: " + p.error());
   const Hash asset = parse_asset(a.asset);
   unlock(c);
   auto node = connect(a, c);
@@ -360,7 +360,7 @@ int cmd_issue(const WalletArgs& a, Context& c) {
   w::Keystore& ks = require_keystore(c);
   check_amount(a.amount);
   if (!a.to.empty()) {
-    if (auto p = node::address_to_program(a.to, ks.network()); !p) throw UsageError("--to: " + p.error());
+    if (auto p = chain::address_to_program(a.to, ks.network()); !p) throw UsageError("--to: " + p.error());
   }
   const std::string text = read_small_file(a.definition, "--definition", 64 * 1024);
   auto def = w::canonical_asset_definition(text);

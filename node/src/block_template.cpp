@@ -7,10 +7,26 @@
 #include "tensority/kernels/cpu/backend.hpp"
 #include "tensority/kernels/cpu/cache_store.hpp"
 #include "tensority/kernels/hal/device.hpp"
-#include "tensority/node/merkle.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/merkle.hpp"
+#include "tensority/chain/validation.hpp"
 
 namespace tensority::node {
+
+using chain::Block;
+using chain::Bytes;
+using chain::CoinbaseInput;
+using chain::Transaction;
+using chain::TxEntries;
+using chain::TxInput;
+using chain::TxOutput;
+using chain::block_subsidy;
+using chain::kBtmAssetId;
+using chain::kMaxBlockGas;
+using chain::map_transaction;
+using chain::serialize_transaction;
+using chain::status_merkle_root;
+using chain::transactions_merkle_root;
+using chain::validate_block_body;
 
 Transaction make_coinbase(std::uint64_t height, std::uint64_t amount, std::span<const std::uint8_t> program) {
   Transaction tx;

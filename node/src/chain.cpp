@@ -6,9 +6,28 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/core/retarget.hpp"
 #include "tensority/core/target.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/validation.hpp"
 
 namespace tensority::node {
+
+using chain::Block;
+using chain::BlockIndex;
+using chain::BlockNode;
+using chain::ChainParams;
+using chain::Hash;
+using chain::HashHasher;
+using chain::SpendInput;
+using chain::Transaction;
+using chain::TxEntries;
+using chain::TxOutput;
+using chain::check_header;
+using chain::kBtmAssetId;
+using chain::kCoinbaseMaturity;
+using chain::map_transaction;
+using chain::parse_block;
+using chain::serialize_block;
+using chain::validate_block_body;
+
 namespace {
 
 using core::Hash;

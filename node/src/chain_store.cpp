@@ -56,6 +56,9 @@
 #include "tensority/core/sha3.hpp"
 
 namespace tensority::node {
+
+using Bytes = core::wire::Bytes;
+
 namespace {
 
 using core::wire::Bytes;

@@ -5,6 +5,20 @@
 #include "tensority/core/hex.hpp"
 
 namespace tensority::node {
+
+using chain::Block;
+using chain::CoinbaseInput;
+using chain::Hash;
+using chain::SpendInput;
+using chain::Transaction;
+using chain::TxEntries;
+using chain::TxInput;
+using chain::TxValidation;
+using chain::kBtmAssetId;
+using chain::kCoinbaseMaturity;
+using chain::map_transaction;
+using chain::validate_transaction;
+
 namespace {
 
 using core::Hash;

@@ -8,10 +8,30 @@
 
 #include "tensority/core/hex.hpp"
 #include "tensority/core/target.hpp"
-#include "tensority/node/address.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/address.hpp"
+#include "tensority/chain/validation.hpp"
 
 namespace tensority::node {
+
+using chain::Block;
+using chain::CoinbaseInput;
+using chain::Hash;
+using chain::IssuanceInput;
+using chain::Network;
+using chain::SpendInput;
+using chain::Transaction;
+using chain::TxEntries;
+using chain::TxInput;
+using chain::TxOutput;
+using chain::address_to_program;
+using chain::kCoinbaseMaturity;
+using chain::kMaxBlockGas;
+using chain::map_transaction;
+using chain::parse_block;
+using chain::parse_transaction;
+using chain::program_to_address;
+using chain::signature_hash;
+
 namespace {
 
 using core::Hash;

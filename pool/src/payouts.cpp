@@ -38,7 +38,7 @@ void crash_point(std::string_view name) {
   if (target != nullptr && name == target) std::raise(SIGKILL);
 }
 
-Payer::Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, node::Network network,
+Payer::Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, chain::Network network,
              PayoutOptions options, LogFn log)
     : store_(store),
       keystore_(keystore),
@@ -61,7 +61,7 @@ core::Result<bool> Payer::send(const Payout& payout, std::int64_t now_ms, Payout
 
   wallet::TxRequest request;
   for (const auto& item : payout.items) {
-    auto program = node::address_to_program(item.address, network_);
+    auto program = chain::address_to_program(item.address, network_);
     if (!program) return fail("address " + item.address + ": " + program.error());
     wallet::Payment p;
     p.amount = item.amount;
@@ -181,7 +181,7 @@ core::Result<PayoutReport> Payer::pay(std::int64_t now_ms) {
   // What this run may spend, largest first: the order the builder takes inputs in.
   std::vector<wallet::Utxo> free;
   for (const auto& u : *utxos) {
-    if (u.asset_id == node::kBtmAssetId && u.mature_at(*height)) free.push_back(u);
+    if (u.asset_id == chain::kBtmAssetId && u.mature_at(*height)) free.push_back(u);
   }
   std::sort(free.begin(), free.end(), [](const wallet::Utxo& a, const wallet::Utxo& b) { return a.amount > b.amount; });
 

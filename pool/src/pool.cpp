@@ -14,8 +14,8 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/net/node_client.hpp"
 #include "tensority/net/work_watcher.hpp"
-#include "tensority/node/chain_params.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/chain_params.hpp"
+#include "tensority/chain/validation.hpp"
 #include "tensority/pool/api.hpp"
 #include "tensority/pool/block_tracker.hpp"
 #include "tensority/pool/check_hasher.hpp"
@@ -82,7 +82,7 @@ struct Pool::Impl : ShareHandler {
   std::unique_ptr<net::NodeClient> node;
   std::unique_ptr<wallet::RpcNodeClient> rpc;
   std::unique_ptr<RpcChainView> chain;
-  node::Network network = node::Network::mainnet;
+  chain::Network network = chain::Network::mainnet;
   std::string network_name;
   std::optional<wallet::Keystore> keystore;
   std::unique_ptr<StoreWriter> store;
@@ -149,7 +149,7 @@ struct Pool::Impl : ShareHandler {
       next->seed = work.seed;
       next->network_difficulty = network_difficulty(work.header.bits);
       // PPS pays the subsidy of the block being mined: fixed by consensus, not by who pays fees.
-      reward_estimate = node::block_subsidy(work.header.height);
+      reward_estimate = chain::block_subsidy(work.header.height);
       if (first || new_block) last_block_at = Clock::now();
       current = next;
       t = next;
@@ -265,7 +265,7 @@ struct Pool::Impl : ShareHandler {
   void maintenance() {
     TrackerOptions topt;
     topt.accounting = cfg.accounting;
-    topt.maturity = node::kCoinbaseMaturity;
+    topt.maturity = chain::kCoinbaseMaturity;
     auto last_payout = Clock::now() - cfg.payout.interval + std::chrono::seconds(5);
     auto last_prune = Clock::now();
     std::string last_error;
@@ -375,9 +375,9 @@ core::Result<std::monostate> Pool::start() {
   // bytomd names its chain in network_id (mainnet, wisdom, solonet); ours answer that too.
   const std::string node_network_id =
       ni.is_object() && ni.contains("network_id") && ni["network_id"].is_string() ? ni["network_id"].get<std::string>() : "";
-  std::optional<node::Network> node_network;
+  std::optional<chain::Network> node_network;
   if (!node_network_id.empty()) {
-    auto n = node::network_from_wire_name(node_network_id);
+    auto n = chain::network_from_wire_name(node_network_id);
     if (!n) return R::failure("node " + c.node_url + ": net-info: " + n.error());
     node_network = *n;
   }
@@ -387,15 +387,15 @@ core::Result<std::monostate> Pool::start() {
     }
     d.network = *node_network;
   } else {
-    auto net = node::parse_network(c.network);
+    auto net = chain::parse_network(c.network);
     if (!net) return R::failure("--network: " + net.error());
     d.network = *net;
     if (node_network && *node_network != d.network) {
       return R::failure("--network " + c.network + " but the node at " + c.node_url + " is on " +
-                        std::string(node::network_name(*node_network)) + " (network_id " + node_network_id + ")");
+                        std::string(chain::network_name(*node_network)) + " (network_id " + node_network_id + ")");
     }
   }
-  d.network_name = std::string(node::network_name(d.network));
+  d.network_name = std::string(chain::network_name(d.network));
   d.info("pool", "network " + d.network_name + (c.network == "auto" ? " (the node's network_id)" : "") +
                      ": miners log in with its addresses");
 
@@ -464,8 +464,8 @@ core::Result<std::monostate> Pool::start() {
 
   // The server, then the first template, then the listener.
   ServerOptions sopt = c.server;
-  const node::Network network = d.network;
-  sopt.valid_address = [network](std::string_view a) { return node::address_to_program(a, network).ok(); };
+  const chain::Network network = d.network;
+  sopt.valid_address = [network](std::string_view a) { return chain::address_to_program(a, network).ok(); };
   d.server = std::make_unique<StratumServer>(
       sopt, d, [&d](bool w, const std::string& m) { d.log(w ? LogLevel::warn : LogLevel::info, "stratum", m); });
   net::WorkWatcherOptions wopt;

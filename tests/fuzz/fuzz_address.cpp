@@ -7,10 +7,10 @@
 #include <string_view>
 
 #include "fuzz_check.hpp"
-#include "tensority/node/address.hpp"
+#include "tensority/chain/address.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace tensority::node;
+  using namespace tensority::chain;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   for (const Network net : {Network::mainnet, Network::regtest}) {
     const auto program = address_to_program(text, net);

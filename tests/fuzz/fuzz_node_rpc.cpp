@@ -34,10 +34,10 @@ struct Node {
     ChainOptions o;
     o.data_dir = dir;
     o.pow_threads = 1;
-    chain = std::move(Chain::open(chain_params(Network::regtest), o)).value();
+    chain = std::move(Chain::open(tensority::chain::chain_params(tensority::chain::Network::regtest), o)).value();
     mempool = std::make_unique<Mempool>(*chain);
     // A mining program so get-work answers; OP_TRUE keeps it independent of any key.
-    templates = std::make_unique<TemplateManager>(*chain, *mempool, Bytes{0x51});
+    templates = std::make_unique<TemplateManager>(*chain, *mempool, tensority::core::wire::Bytes{0x51});
     api = std::make_unique<RpcApi>(RpcContext{chain.get(), mempool.get(), templates.get(), {}, 1, "fuzz"});
   }
   ~Node() {

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "fuzz_check.hpp"
-#include "tensority/node/crypto.hpp"
+#include "tensority/chain/crypto.hpp"
 #include "tensority/wallet/wallet.hpp"
 
 namespace {
@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::uint8_t msg[32] = {1, 2, 3};
       const auto sig = ks->sign(0, msg);
       FUZZ_CHECK(sig.ok());
-      FUZZ_CHECK(tensority::node::ed25519_verify(*sig, msg, ks->keys()[0].public_key));
+      FUZZ_CHECK(tensority::chain::ed25519_verify(*sig, msg, ks->keys()[0].public_key));
     }
   }
 

@@ -15,8 +15,8 @@
 #include "tensority/core/block_header.hpp"
 #include "tensority/core/hex.hpp"
 #include "tensority/net/http.hpp"
-#include "tensority/node/address.hpp"
-#include "tensority/node/programs.hpp"
+#include "tensority/chain/address.hpp"
+#include "tensority/chain/programs.hpp"
 
 namespace tensority::test {
 
@@ -27,10 +27,10 @@ inline std::string regtest_address(unsigned n) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium");
   std::array<unsigned char, crypto_sign_SEEDBYTES> seed{};
   seed[0] = static_cast<unsigned char>(n);
-  node::PubKey pk{};
+  chain::PubKey pk{};
   std::array<unsigned char, crypto_sign_SECRETKEYBYTES> sk{};
   crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
-  return *node::program_to_address(node::p2wpkh_program_for_key(pk), node::Network::regtest);
+  return *chain::program_to_address(chain::p2wpkh_program_for_key(pk), chain::Network::regtest);
 }
 
 inline std::string block_hash_of(const std::string& raw_hex) {

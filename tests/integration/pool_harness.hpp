@@ -19,7 +19,7 @@ namespace tensority::test {
 
 // A plain key store with one key; answers its address.
 inline std::string make_pool_keystore(const std::filesystem::path& path) {
-  auto ks = wallet::Keystore::create(node::Network::regtest, std::nullopt, wallet::fast_kdf());
+  auto ks = wallet::Keystore::create(chain::Network::regtest, std::nullopt, wallet::fast_kdf());
   if (!ks) throw std::runtime_error(ks.error());
   auto entry = ks.value().add_key();
   if (!entry) throw std::runtime_error(entry.error());

@@ -9,7 +9,7 @@
 
 #include "json_util.hpp"
 #include "tensority/core/hex.hpp"
-#include "tensority/node/programs.hpp"
+#include "tensority/chain/programs.hpp"
 
 namespace tensority::wallet {
 namespace {
@@ -26,7 +26,7 @@ void init_sodium() {
 }
 
 std::string asset_name(const Hash& asset) {
-  return asset == node::kBtmAssetId ? std::string("BTM") : "asset " + core::to_hex(asset);
+  return asset == chain::kBtmAssetId ? std::string("BTM") : "asset " + core::to_hex(asset);
 }
 
 // a + b, refusing anything past varint63 (what an amount may be on the wire).
@@ -72,7 +72,7 @@ core::Result<Attempt> attempt(const Plan& plan, std::uint64_t fee) {
   // What each asset must bring in from UTXOs: payments (plus the fee for BTM) less what the
   // issuances create.
   std::map<Hash, std::uint64_t> need = plan.paid;
-  if (!add_amount(need[node::kBtmAssetId], fee)) return R::failure("amount plus fee overflows");
+  if (!add_amount(need[chain::kBtmAssetId], fee)) return R::failure("amount plus fee overflows");
   std::vector<Utxo> spent;
   std::map<Hash, std::uint64_t> change;
   for (const auto& [asset, amount] : need) {
@@ -94,7 +94,7 @@ core::Result<Attempt> attempt(const Plan& plan, std::uint64_t fee) {
         for (const Utxo& u : it->second) add_amount(spendable, u.amount);
       }
       std::string msg = "insufficient funds: need " + std::to_string(amount - issued) + " of " + asset_name(asset);
-      if (asset == node::kBtmAssetId) msg += " (neu, including an estimated fee of " + std::to_string(fee) + ")";
+      if (asset == chain::kBtmAssetId) msg += " (neu, including an estimated fee of " + std::to_string(fee) + ")";
       msg += ", the wallet has " + std::to_string(spendable) + " spendable";
       if (const auto im = plan.immature.find(asset); im != plan.immature.end() && im->second > 0) {
         msg += " and " + std::to_string(im->second) + " in immature coinbase outputs";
@@ -109,23 +109,23 @@ core::Result<Attempt> attempt(const Plan& plan, std::uint64_t fee) {
     if (!need.contains(asset)) change[asset] = amount;
   }
 
-  node::Transaction tx;
+  chain::Transaction tx;
   tx.version = 1;
   tx.time_range = 0;
   for (const Issuance& is : plan.issuances) {
-    node::IssuanceInput in;
+    chain::IssuanceInput in;
     in.nonce = is.request.nonce;
     in.asset_id = is.asset_id;
     in.amount = is.request.amount;
     in.asset_definition = is.request.definition;
     in.vm_version = 1;
     in.issuance_program = is.program;
-    tx.inputs.push_back(node::TxInput{1, std::move(in), {}, {}});
+    tx.inputs.push_back(chain::TxInput{1, std::move(in), {}, {}});
     out.built.issued.push_back(is.asset_id);
   }
-  for (const Utxo& u : spent) tx.inputs.push_back(node::TxInput{1, node::SpendInput{u.commitment(), {}}, {}, {}});
+  for (const Utxo& u : spent) tx.inputs.push_back(chain::TxInput{1, chain::SpendInput{u.commitment(), {}}, {}, {}});
   for (const Payment& p : plan.req.outputs) {
-    node::TxOutput o;
+    chain::TxOutput o;
     o.asset_id = p.asset_id;
     o.amount = p.amount;
     o.control_program = p.control_program;
@@ -133,30 +133,30 @@ core::Result<Attempt> attempt(const Plan& plan, std::uint64_t fee) {
   }
   // Asset change first (by asset ID), BTM change last.
   auto add_change = [&](const Hash& asset, std::uint64_t amount) {
-    node::TxOutput o;
+    chain::TxOutput o;
     o.asset_id = asset;
     o.amount = amount;
     o.control_program = plan.change_program;
     tx.outputs.push_back(std::move(o));
   };
   for (const auto& [asset, amount] : change) {
-    if (asset != node::kBtmAssetId && amount > 0) add_change(asset, amount);
+    if (asset != chain::kBtmAssetId && amount > 0) add_change(asset, amount);
   }
-  if (const auto it = change.find(node::kBtmAssetId); it != change.end() && it->second > 0) {
-    add_change(node::kBtmAssetId, it->second);
+  if (const auto it = change.find(chain::kBtmAssetId); it != change.end() && it->second > 0) {
+    add_change(chain::kBtmAssetId, it->second);
   }
 
   if (auto st = sign_transaction(plan.ks, tx); !st) return R::failure(st.error());
-  Bytes raw = node::serialize_transaction(tx);
+  Bytes raw = chain::serialize_transaction(tx);
   tx.serialized_size = raw.size();
   // The node reads these exact bytes: make sure they parse back to what was signed.
-  const auto parsed = node::parse_transaction(raw);
+  const auto parsed = chain::parse_transaction(raw);
   if (!parsed || !(*parsed == tx)) {
     return R::failure("internal error: the signed transaction does not parse back" +
                       (parsed ? std::string() : ": " + parsed.error()));
   }
-  out.built.entries = node::map_transaction(tx);
-  out.built.validation = node::validate_transaction(tx, out.built.entries, plan.req.height, false);
+  out.built.entries = chain::map_transaction(tx);
+  out.built.validation = chain::validate_transaction(tx, out.built.entries, plan.req.height, false);
   out.built.fee = out.built.validation.fee;
   out.built.gas_used = out.built.validation.gas_used;
   out.built.raw = std::move(raw);
@@ -181,8 +181,8 @@ bool has_control(std::string_view s, bool allow_newlines) {
 
 }  // namespace
 
-node::SpendCommitment Utxo::commitment() const {
-  node::SpendCommitment c;
+chain::SpendCommitment Utxo::commitment() const {
+  chain::SpendCommitment c;
   c.source_id = source_id;
   c.asset_id = asset_id;
   c.amount = amount;
@@ -196,7 +196,7 @@ std::uint64_t fee_for_gas(std::uint64_t gas_used, unsigned margin_percent) {
   std::uint64_t scaled = 0;
   std::uint64_t fee = 0;
   if (__builtin_mul_overflow(gas_used, std::uint64_t{100} + margin_percent, &scaled) ||
-      __builtin_mul_overflow((scaled / 100) + (scaled % 100 != 0 ? 1 : 0), node::kGasRate, &fee) ||
+      __builtin_mul_overflow((scaled / 100) + (scaled % 100 != 0 ? 1 : 0), chain::kGasRate, &fee) ||
       fee > core::wire::kMaxVarint63) {
     return core::wire::kMaxVarint63;
   }
@@ -213,18 +213,18 @@ core::Result<Bytes> default_change_program(const Keystore& keystore) {
   return best->program;
 }
 
-Status sign_transaction(const Keystore& keystore, node::Transaction& tx) {
-  const node::TxEntries entries = node::map_transaction(tx);
+Status sign_transaction(const Keystore& keystore, chain::Transaction& tx) {
+  const chain::TxEntries entries = chain::map_transaction(tx);
   for (std::size_t i = 0; i < tx.inputs.size(); ++i) {
     const std::string where = "input " + std::to_string(i);
-    const node::Hash msg = node::signature_hash(entries.input_ids[i], entries.tx_id);
+    const chain::Hash msg = chain::signature_hash(entries.input_ids[i], entries.tx_id);
     std::vector<Bytes>* args = nullptr;
     const AddressEntry* addr = nullptr;
-    if (auto* sp = std::get_if<node::SpendInput>(&tx.inputs[i].kind)) {
+    if (auto* sp = std::get_if<chain::SpendInput>(&tx.inputs[i].kind)) {
       addr = keystore.find_program(sp->output.control_program);
       if (addr == nullptr) return Status::failure(where + " spends a program that is not in the wallet");
       args = &sp->arguments;
-    } else if (auto* is = std::get_if<node::IssuanceInput>(&tx.inputs[i].kind)) {
+    } else if (auto* is = std::get_if<chain::IssuanceInput>(&tx.inputs[i].kind)) {
       addr = keystore.find_program(is->issuance_program);
       if (addr == nullptr || addr->kind != AddressKind::p2wpkh) {
         return Status::failure(where + ": the issuance program is not the P2WPKH program of a wallet key");
@@ -278,12 +278,12 @@ core::Result<BuiltTx> build_transaction(const Keystore& keystore, std::span<cons
       is.request.nonce.resize(kIssuanceNonceBytes);
       randombytes_buf(is.request.nonce.data(), is.request.nonce.size());
     }
-    is.program = node::p2wpkh_program_for_key(key->public_key);
-    is.asset_id = node::asset_id(1, is.program, is.request.definition);
+    is.program = chain::p2wpkh_program_for_key(key->public_key);
+    is.asset_id = chain::asset_id(1, is.program, is.request.definition);
     if (!add_amount(plan.issued[is.asset_id], r.amount)) return R::failure("issued amounts overflow");
     plan.issuances.push_back(std::move(is));
   }
-  if (plan.issued.contains(node::kBtmAssetId)) return R::failure("BTM cannot be issued");
+  if (plan.issued.contains(chain::kBtmAssetId)) return R::failure("BTM cannot be issued");
 
   std::set<Hash> seen;
   for (const Utxo& u : available) {
@@ -319,9 +319,9 @@ core::Result<BuiltTx> build_transaction(const Keystore& keystore, std::span<cons
     std::uint64_t gas = first->built.raw.size() + 1'000;  // room for the change output the fee may add
     bool spends_btm = false;
     for (const auto& in : first->built.tx.inputs) {
-      if (const auto* sp = std::get_if<node::SpendInput>(&in.kind)) {
+      if (const auto* sp = std::get_if<chain::SpendInput>(&in.kind)) {
         gas += estimated_input_gas(*keystore.find_program(sp->output.control_program));
-        spends_btm = spends_btm || sp->output.asset_id == node::kBtmAssetId;
+        spends_btm = spends_btm || sp->output.asset_id == chain::kBtmAssetId;
       } else {
         gas += 2'000;
       }
@@ -342,7 +342,7 @@ core::Result<BuiltTx> build_transaction(const Keystore& keystore, std::span<cons
       if (!gas_error.empty()) return R::failure("the transaction is invalid: " + gas_error);
       return R::failure(a->insufficient);
     }
-    const node::TxValidation& v = a->built.validation;
+    const chain::TxValidation& v = a->built.validation;
     if (!v.gas_valid) {
       // Not enough gas for its storage, or a rule broken before it became gas-valid: more
       // fee fixes the first only, so try a few times and then report the validator.
@@ -354,9 +354,9 @@ core::Result<BuiltTx> build_transaction(const Keystore& keystore, std::span<cons
     if (v.status_fail || !v.error.empty()) {
       return R::failure("the transaction would fail validation: " + (v.error.empty() ? "status_fail" : v.error));
     }
-    if (v.gas_used > node::kMaxTxGas) {
+    if (v.gas_used > chain::kMaxTxGas) {
       return R::failure("the transaction needs " + std::to_string(v.gas_used) + " gas, more than the " +
-                        std::to_string(node::kMaxTxGas) + " one transaction may use (spend fewer outputs)");
+                        std::to_string(chain::kMaxTxGas) + " one transaction may use (spend fewer outputs)");
     }
     const std::uint64_t needed = fee_for_gas(v.gas_used, request.fee_margin_percent);
     if (needed <= fee && (!best || fee < best->fee)) best = std::move(a->built);

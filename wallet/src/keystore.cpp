@@ -17,9 +17,9 @@
 
 #include "json_util.hpp"
 #include "tensority/core/hex.hpp"
-#include "tensority/node/chain_params.hpp"
-#include "tensority/node/entries.hpp"
-#include "tensority/node/programs.hpp"
+#include "tensority/chain/chain_params.hpp"
+#include "tensority/chain/entries.hpp"
+#include "tensority/chain/programs.hpp"
 
 namespace tensority::wallet {
 namespace {
@@ -62,24 +62,24 @@ bool open_sealed(const std::array<std::uint8_t, 32>& key, std::span<const std::u
                                     sealed.size() - crypto_secretbox_NONCEBYTES, sealed.data(), key.data()) == 0;
 }
 
-node::PubKey public_key_of(const std::array<std::uint8_t, 32>& seed) {
+chain::PubKey public_key_of(const std::array<std::uint8_t, 32>& seed) {
   init_sodium();
-  node::PubKey pk{};
+  chain::PubKey pk{};
   std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> sk{};
   crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
   sodium_memzero(sk.data(), sk.size());
   return pk;
 }
 
-core::Result<std::string> address_for(std::span<const std::uint8_t> program, node::Network net) {
-  return node::program_to_address(program, net);
+core::Result<std::string> address_for(std::span<const std::uint8_t> program, chain::Network net) {
+  return chain::program_to_address(program, net);
 }
 
 // Builds the P2WPKH entry of a key.
-core::Result<AddressEntry> p2wpkh_entry(const KeyEntry& key, node::Network net) {
+core::Result<AddressEntry> p2wpkh_entry(const KeyEntry& key, chain::Network net) {
   AddressEntry a;
   a.kind = AddressKind::p2wpkh;
-  a.program = node::p2wpkh_program_for_key(key.public_key);
+  a.program = chain::p2wpkh_program_for_key(key.public_key);
   auto addr = address_for(a.program, net);
   if (!addr) return core::Result<AddressEntry>::failure(addr.error());
   a.address = std::move(addr).value();
@@ -89,7 +89,7 @@ core::Result<AddressEntry> p2wpkh_entry(const KeyEntry& key, node::Network net) 
 }
 
 core::Result<AddressEntry> multisig_entry(const std::vector<KeyEntry>& all, unsigned m,
-                                          const std::vector<std::uint32_t>& keys, node::Network net) {
+                                          const std::vector<std::uint32_t>& keys, chain::Network net) {
   using R = core::Result<AddressEntry>;
   if (keys.empty()) return R::failure("a multisig address needs at least one key");
   if (keys.size() > kMaxMultisigKeys) {
@@ -100,7 +100,7 @@ core::Result<AddressEntry> multisig_entry(const std::vector<KeyEntry>& all, unsi
     return R::failure("multisig M must be between 1 and the number of keys (" + std::to_string(keys.size()) +
                       "), got " + std::to_string(m));
   }
-  std::vector<node::PubKey> pubkeys;
+  std::vector<chain::PubKey> pubkeys;
   std::set<std::uint32_t> seen;
   for (const std::uint32_t k : keys) {
     if (k >= all.size()) {
@@ -113,11 +113,11 @@ core::Result<AddressEntry> multisig_entry(const std::vector<KeyEntry>& all, unsi
   AddressEntry a;
   a.kind = AddressKind::p2wsh;
   try {
-    a.witness_script = node::multisig_script(pubkeys, m);
+    a.witness_script = chain::multisig_script(pubkeys, m);
   } catch (const std::exception& e) {
     return R::failure(std::string("cannot build the multisig script: ") + e.what());
   }
-  a.program = node::p2wsh_program_for_script(a.witness_script);
+  a.program = chain::p2wsh_program_for_script(a.witness_script);
   auto addr = address_for(a.program, net);
   if (!addr) return R::failure(addr.error());
   a.address = std::move(addr).value();
@@ -193,11 +193,11 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
 
 }  // namespace
 
-std::string_view network_name(node::Network net) { return node::network_name(net); }
+std::string_view network_name(chain::Network net) { return chain::network_name(net); }
 
-core::Result<node::Network> parse_network(std::string_view name) { return node::parse_network(name); }
+core::Result<chain::Network> parse_network(std::string_view name) { return chain::parse_network(name); }
 
-core::Result<std::string> default_keystore_path(node::Network net) {
+core::Result<std::string> default_keystore_path(chain::Network net) {
   std::string base;
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
     base = xdg;
@@ -211,7 +211,7 @@ core::Result<std::string> default_keystore_path(node::Network net) {
     }
     base = std::string(home) + "/.local/share";
   }
-  return base + "/tensority/wallet-" + std::string(node::network_name(net)) + ".json";
+  return base + "/tensority/wallet-" + std::string(chain::network_name(net)) + ".json";
 }
 
 KdfParams default_kdf() { return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE}; }
@@ -254,7 +254,7 @@ void Keystore::wipe() {
   if (key_) sodium_memzero(key_->data(), key_->size());
 }
 
-core::Result<Keystore> Keystore::create(node::Network net, const std::optional<std::string>& passphrase, KdfParams kdf) {
+core::Result<Keystore> Keystore::create(chain::Network net, const std::optional<std::string>& passphrase, KdfParams kdf) {
   using R = core::Result<Keystore>;
   init_sodium();
   Keystore ks;
@@ -383,7 +383,7 @@ core::Result<Keystore> Keystore::parse(std::string_view text) {
         throw FieldError(where + ".program: does not match its keys");
       }
       if (detail::get_string(a, "address", where) != expect->address) {
-        throw FieldError(where + ".address: does not match its program on " + std::string(node::network_name(ks.network_)));
+        throw FieldError(where + ".address: does not match its program on " + std::string(chain::network_name(ks.network_)));
       }
       if (!seen_addresses.insert(expect->address).second) throw FieldError(where + ": the address is listed twice");
       ks.addresses_.push_back(std::move(expect).value());
@@ -403,11 +403,11 @@ core::Result<Keystore> Keystore::parse(std::string_view text) {
         asset.key = get_u32(a, "key", where);
         if (asset.key >= ks.keys_.size()) throw FieldError(where + ".key: no such key");
         asset.issuance_program = detail::get_hex(a, "issuance_program", where);
-        if (asset.issuance_program != node::p2wpkh_program_for_key(ks.keys_[asset.key].public_key)) {
+        if (asset.issuance_program != chain::p2wpkh_program_for_key(ks.keys_[asset.key].public_key)) {
           throw FieldError(where + ".issuance_program: is not the P2WPKH program of its key");
         }
         asset.definition = detail::get_hex(a, "definition", where);
-        if (node::asset_id(asset.vm_version, asset.issuance_program, asset.definition) != asset.asset_id) {
+        if (chain::asset_id(asset.vm_version, asset.issuance_program, asset.definition) != asset.asset_id) {
           throw FieldError(where + ".asset_id: does not match its program and definition");
         }
         if (!seen_assets.insert(asset.asset_id).second) throw FieldError(where + ": the asset is listed twice");
@@ -428,7 +428,7 @@ std::string Keystore::serialize() const {
   ojson j;
   j["format"] = kFormat;
   j["version"] = kVersion;
-  j["network"] = node::network_name(network_);
+  j["network"] = chain::network_name(network_);
   if (encryption_) {
     j["encryption"] = ojson{{"kdf", kKdfName},
                             {"cipher", kCipherName},
@@ -637,8 +637,8 @@ core::Result<AddressEntry> Keystore::add_multisig_address(unsigned m, const std:
 Status Keystore::add_asset(const AssetEntry& asset) {
   if (find_asset(asset.asset_id) != nullptr) return ok_status();
   if (asset.key >= keys_.size()) return Status::failure("no key " + std::to_string(asset.key));
-  if (asset.vm_version != 1 || asset.issuance_program != node::p2wpkh_program_for_key(keys_[asset.key].public_key) ||
-      node::asset_id(asset.vm_version, asset.issuance_program, asset.definition) != asset.asset_id) {
+  if (asset.vm_version != 1 || asset.issuance_program != chain::p2wpkh_program_for_key(keys_[asset.key].public_key) ||
+      chain::asset_id(asset.vm_version, asset.issuance_program, asset.definition) != asset.asset_id) {
     return Status::failure("asset " + core::to_hex(asset.asset_id) + " does not match its key and definition");
   }
   assets_.push_back(asset);
@@ -677,15 +677,15 @@ const AssetEntry* Keystore::find_asset(const Hash& asset_id) const {
   return nullptr;
 }
 
-core::Result<node::Signature> Keystore::sign(std::uint32_t key, std::span<const std::uint8_t> message) const {
-  using R = core::Result<node::Signature>;
+core::Result<chain::Signature> Keystore::sign(std::uint32_t key, std::span<const std::uint8_t> message) const {
+  using R = core::Result<chain::Signature>;
   init_sodium();
   if (key >= keys_.size()) return R::failure("no key " + std::to_string(key) + " in the wallet");
   if (!unlocked()) return R::failure("the key store is encrypted: a passphrase is needed to sign");
-  node::PubKey pk{};
+  chain::PubKey pk{};
   std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> sk{};
   crypto_sign_seed_keypair(pk.data(), sk.data(), seeds_[key].data());
-  node::Signature sig{};
+  chain::Signature sig{};
   crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), sk.data());
   sodium_memzero(sk.data(), sk.size());
   return sig;

@@ -8,9 +8,9 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/net/http.hpp"
 #include "tensority/net/node_client.hpp"
-#include "tensority/node/address.hpp"
-#include "tensority/node/chain_params.hpp"
-#include "tensority/node/programs.hpp"
+#include "tensority/chain/address.hpp"
+#include "tensority/chain/chain_params.hpp"
+#include "tensority/chain/programs.hpp"
 
 namespace tensority::wallet {
 namespace {
@@ -26,8 +26,8 @@ bool add_checked(std::uint64_t& acc, std::uint64_t v) {
 
 }  // namespace
 
-std::string default_node_url(node::Network net) {
-  return "http://127.0.0.1:" + std::to_string(node::chain_params(net).rpc_port);
+std::string default_node_url(chain::Network net) {
+  return "http://127.0.0.1:" + std::to_string(chain::chain_params(net).rpc_port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ core::Result<std::vector<Utxo>> parse_unspent_outputs(std::string_view data_json
       u.block_height = detail::get_u64(e, "block_height", where);
       u.is_coinbase = detail::get_bool(e, "is_coinbase", where);
       u.valid_height = detail::get_u64(e, "valid_height", where);
-      if (node::spent_output_id(u.commitment()) != u.id) {
+      if (chain::spent_output_id(u.commitment()) != u.id) {
         throw FieldError(where + ": its fields do not hash to its id " + core::to_hex(u.id));
       }
       out.push_back(std::move(u));
@@ -201,7 +201,7 @@ core::Result<Balance> Wallet::balance() {
   Balance b;
   b.height = *tip;
   std::map<Hash, AssetBalance> per;
-  per[node::kBtmAssetId].asset_id = node::kBtmAssetId;
+  per[chain::kBtmAssetId].asset_id = chain::kBtmAssetId;
   for (const Utxo& u : *list) {
     AssetBalance& ab = per[u.asset_id];
     ab.asset_id = u.asset_id;
@@ -211,15 +211,15 @@ core::Result<Balance> Wallet::balance() {
     }
   }
   for (auto& [id, ab] : per) {
-    if (id == node::kBtmAssetId) {
+    if (id == chain::kBtmAssetId) {
       ab.symbol = "BTM";
     } else if (const AssetEntry* a = keystore_.find_asset(id)) {
       ab.symbol = asset_symbol(a->definition);
     }
   }
-  b.assets.push_back(per[node::kBtmAssetId]);
+  b.assets.push_back(per[chain::kBtmAssetId]);
   for (auto& [id, ab] : per) {
-    if (id != node::kBtmAssetId) b.assets.push_back(ab);
+    if (id != chain::kBtmAssetId) b.assets.push_back(ab);
   }
   return b;
 }
@@ -243,7 +243,7 @@ core::Result<BuiltTx> Wallet::build(TxRequest request) {
 
 core::Result<BuiltTx> Wallet::prepare_send(const SendParams& params) {
   using R = core::Result<BuiltTx>;
-  auto program = node::address_to_program(params.to, keystore_.network());
+  auto program = chain::address_to_program(params.to, keystore_.network());
   if (!program) return R::failure("recipient address: " + program.error());
   if (params.amount == 0) return R::failure("the amount must be at least 1");
   TxRequest req;
@@ -262,18 +262,18 @@ core::Result<BuiltTx> Wallet::prepare_issue(const IssueParams& params) {
   Bytes to_program;
   if (params.to.empty()) {
     const AddressEntry* own = keystore_.p2wpkh_address_of(key);
-    to_program = own != nullptr ? own->program : node::p2wpkh_program_for_key(k->public_key);
+    to_program = own != nullptr ? own->program : chain::p2wpkh_program_for_key(k->public_key);
   } else {
-    auto p = node::address_to_program(params.to, keystore_.network());
+    auto p = chain::address_to_program(params.to, keystore_.network());
     if (!p) return R::failure("recipient address: " + p.error());
     to_program = std::move(p).value();
   }
   AssetEntry asset;
   asset.vm_version = 1;
   asset.key = key;
-  asset.issuance_program = node::p2wpkh_program_for_key(k->public_key);
+  asset.issuance_program = chain::p2wpkh_program_for_key(k->public_key);
   asset.definition = params.definition;
-  asset.asset_id = node::asset_id(asset.vm_version, asset.issuance_program, asset.definition);
+  asset.asset_id = chain::asset_id(asset.vm_version, asset.issuance_program, asset.definition);
 
   TxRequest req;
   req.issuances.push_back(IssuanceRequest{params.definition, key, params.amount, {}});
@@ -288,14 +288,14 @@ core::Result<BuiltTx> Wallet::prepare_issue(const IssueParams& params) {
 core::Result<BuiltTx> Wallet::prepare_retire(const RetireParams& params) {
   if (params.amount == 0) return core::Result<BuiltTx>::failure("the amount must be at least 1");
   TxRequest req;
-  req.outputs.push_back(Payment{params.asset_id, params.amount, node::retirement_program(params.data)});
+  req.outputs.push_back(Payment{params.asset_id, params.amount, chain::retirement_program(params.data)});
   req.fee_margin_percent = params.fee_margin_percent;
   return build(std::move(req));
 }
 
 core::Result<Hash> Wallet::submit(const BuiltTx& tx) {
   using R = core::Result<Hash>;
-  const node::TxValidation& v = tx.validation;
+  const chain::TxValidation& v = tx.validation;
   if (!v.gas_valid || v.status_fail || !v.error.empty()) {
     return R::failure("refusing to submit an invalid transaction: " + (v.error.empty() ? "not valid" : v.error));
   }

@@ -32,6 +32,9 @@
 extern char** environ;
 
 namespace tensority::node {
+
+using Bytes = core::wire::Bytes;
+
 namespace {
 
 namespace fs = std::filesystem;

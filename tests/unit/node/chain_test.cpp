@@ -7,17 +7,46 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/core/retarget.hpp"
 #include "tensority/core/target.hpp"
-#include "tensority/node/address.hpp"
+#include "tensority/chain/address.hpp"
 #include "tensority/node/block_template.hpp"
 #include "tensority/node/chain.hpp"
-#include "tensority/node/genesis.hpp"
+#include "tensority/chain/genesis.hpp"
 #include "tensority/node/mempool.hpp"
-#include "tensority/node/merkle.hpp"
-#include "tensority/node/programs.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/merkle.hpp"
+#include "tensority/chain/programs.hpp"
+#include "tensority/chain/validation.hpp"
 #include "test_key.hpp"
 
 namespace tensority::node {
+
+using chain::Block;
+using chain::Bytes;
+using chain::ChainParams;
+using chain::Hash;
+using chain::Network;
+using chain::SpendInput;
+using chain::Transaction;
+using chain::TxEntries;
+using chain::TxInput;
+using chain::TxOutput;
+using chain::TxValidation;
+using chain::address_prefix;
+using chain::address_to_program;
+using chain::block_subsidy;
+using chain::kCoinbaseMaturity;
+using chain::map_transaction;
+using chain::network_from_wire_name;
+using chain::parse_network;
+using chain::program_to_address;
+using chain::regtest_genesis;
+using chain::serialize_transaction;
+using chain::signature_hash;
+using chain::status_merkle_root;
+using chain::testnet_genesis;
+using chain::transactions_merkle_root;
+using chain::validate_transaction;
+namespace test_support = chain::test_support;
+
 namespace {
 
 using core::Hash;

@@ -22,17 +22,17 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/core/sha3.hpp"
 #include "tensority/net/http.hpp"
-#include "tensority/node/address.hpp"
-#include "tensority/node/crypto.hpp"
-#include "tensority/node/entries.hpp"
-#include "tensority/node/programs.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/address.hpp"
+#include "tensority/chain/crypto.hpp"
+#include "tensority/chain/entries.hpp"
+#include "tensority/chain/programs.hpp"
+#include "tensority/chain/validation.hpp"
 #include "tensority/wallet/wallet.hpp"
 
 namespace tensority::wallet {
 namespace {
 
-using node::Network;
+using chain::Network;
 
 constexpr std::uint64_t kBtm = 100'000'000;  // neu
 
@@ -94,7 +94,7 @@ Hash hash_of(const std::string& label) {
 }
 
 // An output the wallet could have received: its id is what the node would call it.
-Utxo utxo(const Bytes& program, std::uint64_t amount, const std::string& label, Hash asset = node::kBtmAssetId) {
+Utxo utxo(const Bytes& program, std::uint64_t amount, const std::string& label, Hash asset = chain::kBtmAssetId) {
   Utxo u;
   u.source_id = hash_of(label);
   u.source_pos = 0;
@@ -104,28 +104,28 @@ Utxo utxo(const Bytes& program, std::uint64_t amount, const std::string& label, 
   u.control_program = program;
   u.block_height = 10;
   u.valid_height = 0;
-  u.id = node::spent_output_id(u.commitment());
+  u.id = chain::spent_output_id(u.commitment());
   return u;
 }
 
 // Checks a built transaction the way a node would: parse the raw bytes, map, validate.
 void expect_valid(const BuiltTx& b, std::uint64_t height, unsigned margin) {
-  const auto parsed = node::parse_transaction(b.raw);
+  const auto parsed = chain::parse_transaction(b.raw);
   ASSERT_TRUE(parsed.ok()) << parsed.error();
-  const node::TxEntries e = node::map_transaction(*parsed);
+  const chain::TxEntries e = chain::map_transaction(*parsed);
   EXPECT_EQ(e.tx_id, b.entries.tx_id);
-  const node::TxValidation v = node::validate_transaction(*parsed, e, height, false);
+  const chain::TxValidation v = chain::validate_transaction(*parsed, e, height, false);
   EXPECT_TRUE(v.gas_valid) << v.error;
   EXPECT_FALSE(v.status_fail) << v.error;
   EXPECT_EQ(v.error, "");
   EXPECT_EQ(v.gas_used, b.gas_used);
   EXPECT_EQ(v.fee, b.fee);
-  EXPECT_GE(b.fee, b.gas_used * node::kGasRate);
+  EXPECT_GE(b.fee, b.gas_used * chain::kGasRate);
   EXPECT_EQ(b.fee, fee_for_gas(b.gas_used, margin));
-  EXPECT_LE(b.gas_used, node::kMaxTxGas);
+  EXPECT_LE(b.gas_used, chain::kMaxTxGas);
 }
 
-std::uint64_t sum_outputs(const node::Transaction& tx, const Hash& asset) {
+std::uint64_t sum_outputs(const chain::Transaction& tx, const Hash& asset) {
   std::uint64_t s = 0;
   for (const auto& o : tx.outputs) {
     if (o.asset_id == asset) s += o.amount;
@@ -224,7 +224,7 @@ TEST(WalletKeystore, EncryptedWithPassphrase) {
   EXPECT_TRUE(locked.unlocked());
   const auto sig = locked.sign(1, msg);
   ASSERT_TRUE(sig.ok()) << sig.error();
-  EXPECT_TRUE(node::ed25519_verify(*sig, msg, locked.keys()[1].public_key));
+  EXPECT_TRUE(chain::ed25519_verify(*sig, msg, locked.keys()[1].public_key));
   EXPECT_EQ(*sig, *ks.sign(1, msg));  // ed25519 is deterministic: the same seed came back
   // A key added after unlocking is sealed under the same passphrase.
   ASSERT_TRUE(locked.add_key().ok());
@@ -365,12 +365,12 @@ TEST(WalletAddress, P2wpkhOnRegtestRoundTrips) {
   const auto a = ks.add_key();
   ASSERT_TRUE(a.ok()) << a.error();
   EXPECT_TRUE(a->address.starts_with("sm1q")) << a->address;
-  EXPECT_EQ(a->program, node::p2wpkh_program_for_key(ks.keys()[0].public_key));
-  EXPECT_EQ(node::classify_program(a->program), node::ProgramKind::p2wpkh);
-  const auto back = node::address_to_program(a->address, Network::regtest);
+  EXPECT_EQ(a->program, chain::p2wpkh_program_for_key(ks.keys()[0].public_key));
+  EXPECT_EQ(chain::classify_program(a->program), chain::ProgramKind::p2wpkh);
+  const auto back = chain::address_to_program(a->address, Network::regtest);
   ASSERT_TRUE(back.ok()) << back.error();
   EXPECT_EQ(*back, a->program);
-  EXPECT_FALSE(node::address_to_program(a->address, Network::mainnet).ok());
+  EXPECT_FALSE(chain::address_to_program(a->address, Network::mainnet).ok());
 
   Keystore main = plain_store(1, Network::mainnet);
   EXPECT_TRUE(main.addresses()[0].address.starts_with("bm1q"));
@@ -384,11 +384,11 @@ TEST(WalletAddress, MultisigP2wsh) {
   ASSERT_TRUE(a.ok()) << a.error();
   EXPECT_EQ(a->kind, AddressKind::p2wsh);
   EXPECT_TRUE(a->address.starts_with("sm1q"));
-  const std::vector<node::PubKey> pks = {ks.keys()[0].public_key, ks.keys()[1].public_key, ks.keys()[2].public_key};
-  EXPECT_EQ(a->witness_script, node::multisig_script(pks, 2));
-  EXPECT_EQ(a->program, node::p2wsh_program_for_script(a->witness_script));
-  EXPECT_EQ(node::classify_program(a->program), node::ProgramKind::p2wsh);
-  EXPECT_EQ(*node::address_to_program(a->address, Network::regtest), a->program);
+  const std::vector<chain::PubKey> pks = {ks.keys()[0].public_key, ks.keys()[1].public_key, ks.keys()[2].public_key};
+  EXPECT_EQ(a->witness_script, chain::multisig_script(pks, 2));
+  EXPECT_EQ(a->program, chain::p2wsh_program_for_script(a->witness_script));
+  EXPECT_EQ(chain::classify_program(a->program), chain::ProgramKind::p2wsh);
+  EXPECT_EQ(*chain::address_to_program(a->address, Network::regtest), a->program);
   // Asking again answers the same address without adding it twice.
   EXPECT_EQ(ks.add_multisig_address(2, {0, 1, 2})->address, a->address);
   EXPECT_EQ(ks.addresses().size(), 4u);
@@ -406,7 +406,7 @@ TEST(WalletAddress, MultisigP2wsh) {
 
 constexpr std::uint64_t kHeight = 1000;
 
-TxRequest pay(const Bytes& program, std::uint64_t amount, Hash asset = node::kBtmAssetId, unsigned margin = 10) {
+TxRequest pay(const Bytes& program, std::uint64_t amount, Hash asset = chain::kBtmAssetId, unsigned margin = 10) {
   TxRequest r;
   r.outputs.push_back(Payment{asset, amount, program});
   r.height = kHeight;
@@ -420,7 +420,7 @@ TEST(WalletTx, P2wpkhSpendValidatesWithExactGas) {
   const Bytes to = other.addresses()[0].program;
   const std::vector<Utxo> utxos = {utxo(ks.addresses()[0].program, 10 * kBtm, "a")};
   for (const unsigned margin : {0u, 10u}) {
-    const auto b = build_transaction(ks, utxos, pay(to, 3 * kBtm, node::kBtmAssetId, margin));
+    const auto b = build_transaction(ks, utxos, pay(to, 3 * kBtm, chain::kBtmAssetId, margin));
     ASSERT_TRUE(b.ok()) << b.error();
     expect_valid(*b, kHeight, margin);
     ASSERT_EQ(b->tx.inputs.size(), 1u);
@@ -429,7 +429,7 @@ TEST(WalletTx, P2wpkhSpendValidatesWithExactGas) {
     EXPECT_EQ(b->tx.outputs[0].amount, 3 * kBtm);
     EXPECT_EQ(b->tx.outputs[1].control_program, ks.addresses()[0].program);  // change
     EXPECT_EQ(b->tx.outputs[1].amount + 3 * kBtm + b->fee, 10 * kBtm);
-    const auto& args = std::get<node::SpendInput>(b->tx.inputs[0].kind).arguments;
+    const auto& args = std::get<chain::SpendInput>(b->tx.inputs[0].kind).arguments;
     ASSERT_EQ(args.size(), 2u);  // [signature, pubkey]
     EXPECT_EQ(args[0].size(), 64u);
     EXPECT_EQ(Bytes(ks.keys()[0].public_key.begin(), ks.keys()[0].public_key.end()), args[1]);
@@ -441,16 +441,16 @@ TEST(WalletTx, FeeBelowTheGasIsNotValid) {
   Keystore ks = plain_store(1);
   Keystore other = plain_store(1);
   const std::vector<Utxo> utxos = {utxo(ks.addresses()[0].program, 10 * kBtm, "a")};
-  const auto b = build_transaction(ks, utxos, pay(other.addresses()[0].program, kBtm, node::kBtmAssetId, 0));
+  const auto b = build_transaction(ks, utxos, pay(other.addresses()[0].program, kBtm, chain::kBtmAssetId, 0));
   ASSERT_TRUE(b.ok()) << b.error();
   // Pay back 200 neu of the fee into the change: one gas short.
-  node::Transaction tx = b->tx;
-  tx.outputs[1].amount += node::kGasRate;
+  chain::Transaction tx = b->tx;
+  tx.outputs[1].amount += chain::kGasRate;
   ASSERT_TRUE(sign_transaction(ks, tx).ok());
-  const Bytes raw = node::serialize_transaction(tx);
+  const Bytes raw = chain::serialize_transaction(tx);
   tx.serialized_size = raw.size();
   ASSERT_EQ(raw.size(), b->raw.size());
-  const node::TxValidation v = node::validate_transaction(tx, node::map_transaction(tx), kHeight, false);
+  const chain::TxValidation v = chain::validate_transaction(tx, chain::map_transaction(tx), kHeight, false);
   EXPECT_TRUE(!v.gas_valid || v.status_fail || !v.error.empty()) << "gas " << v.gas_used << " fee " << v.fee;
 }
 
@@ -500,7 +500,7 @@ TEST(WalletTx, MultisigTwoOfThreeSpendIsValid) {
   const auto b = build_transaction(ks, utxos, req);
   ASSERT_TRUE(b.ok()) << b.error();
   expect_valid(*b, kHeight, 10);
-  const auto& args = std::get<node::SpendInput>(b->tx.inputs[0].kind).arguments;
+  const auto& args = std::get<chain::SpendInput>(b->tx.inputs[0].kind).arguments;
   ASSERT_EQ(args.size(), 3u);  // two signatures in key order, then the witness script
   EXPECT_EQ(args[2], ms->witness_script);
   EXPECT_EQ(b->tx.outputs[1].control_program, ms->program);
@@ -517,8 +517,8 @@ TEST(WalletTx, IssuanceIsValidAndAssetIdMatches) {
   const std::vector<Utxo> utxos = {utxo(ks.addresses()[1].program, kBtm, "gas")};
   TxRequest req;
   req.issuances.push_back(IssuanceRequest{*def, 0, 1'000'000, {}});
-  const Bytes issue_program = node::p2wpkh_program_for_key(ks.keys()[0].public_key);
-  const Hash expect_id = node::asset_id(1, issue_program, *def);
+  const Bytes issue_program = chain::p2wpkh_program_for_key(ks.keys()[0].public_key);
+  const Hash expect_id = chain::asset_id(1, issue_program, *def);
   req.outputs.push_back(Payment{expect_id, 1'000'000, ks.addresses()[1].program});
   req.height = kHeight;
   const auto b = build_transaction(ks, utxos, req);
@@ -526,14 +526,14 @@ TEST(WalletTx, IssuanceIsValidAndAssetIdMatches) {
   expect_valid(*b, kHeight, 10);
   ASSERT_EQ(b->issued.size(), 1u);
   EXPECT_EQ(b->issued[0], expect_id);
-  const auto& in = std::get<node::IssuanceInput>(b->tx.inputs[0].kind);
+  const auto& in = std::get<chain::IssuanceInput>(b->tx.inputs[0].kind);
   EXPECT_EQ(in.nonce.size(), 8u);
   EXPECT_EQ(in.asset_id, expect_id);
   EXPECT_EQ(in.issuance_program, issue_program);
   EXPECT_EQ(in.asset_definition, *def);
   EXPECT_EQ(in.arguments.size(), 2u);
   EXPECT_EQ(sum_outputs(b->tx, expect_id), 1'000'000u);
-  EXPECT_EQ(sum_outputs(b->tx, node::kBtmAssetId) + b->fee, kBtm);
+  EXPECT_EQ(sum_outputs(b->tx, chain::kBtmAssetId) + b->fee, kBtm);
 
   // Issuing more than is paid out returns the rest as change.
   TxRequest more = req;
@@ -544,11 +544,11 @@ TEST(WalletTx, IssuanceIsValidAndAssetIdMatches) {
   EXPECT_EQ(sum_outputs(b2->tx, expect_id), 1'500'000u);
 
   // A tampered issuance (the definition no longer matches the asset ID) is refused.
-  node::Transaction bad = b->tx;
-  std::get<node::IssuanceInput>(bad.inputs[0].kind).asset_definition.push_back(' ');
+  chain::Transaction bad = b->tx;
+  std::get<chain::IssuanceInput>(bad.inputs[0].kind).asset_definition.push_back(' ');
   ASSERT_TRUE(sign_transaction(ks, bad).ok());
-  bad.serialized_size = node::serialize_transaction(bad).size();
-  const auto v = node::validate_transaction(bad, node::map_transaction(bad), kHeight, false);
+  bad.serialized_size = chain::serialize_transaction(bad).size();
+  const auto v = chain::validate_transaction(bad, chain::map_transaction(bad), kHeight, false);
   EXPECT_TRUE(!v.gas_valid || v.status_fail);
 }
 
@@ -568,14 +568,14 @@ TEST(WalletTx, AssetTransferAndRetirement) {
   EXPECT_EQ(t->tx.outputs[1].amount, 200u);
 
   const Bytes data = {'h', 'e', 'l', 'l', 'o'};
-  const auto r = build_transaction(ks, utxos, pay(node::retirement_program(data), 700, asset));
+  const auto r = build_transaction(ks, utxos, pay(chain::retirement_program(data), 700, asset));
   ASSERT_TRUE(r.ok()) << r.error();
   expect_valid(*r, kHeight, 10);
-  EXPECT_EQ(node::classify_program(r->tx.outputs[0].control_program), node::ProgramKind::op_fail);
+  EXPECT_EQ(chain::classify_program(r->tx.outputs[0].control_program), chain::ProgramKind::op_fail);
   EXPECT_TRUE(r->entries.retired[0]);
   EXPECT_EQ(r->tx.outputs.size(), 2u);  // retirement and BTM change: no asset change left
 
-  const auto burn = build_transaction(ks, utxos, pay(node::retirement_program({}), kBtm / 2));
+  const auto burn = build_transaction(ks, utxos, pay(chain::retirement_program({}), kBtm / 2));
   ASSERT_TRUE(burn.ok()) << burn.error();
   expect_valid(*burn, kHeight, 10);
   EXPECT_TRUE(burn->entries.retired[0]);
@@ -645,9 +645,9 @@ class FakeNode : public NodeClient {
   }
   core::Result<Hash> submit_transaction(std::span<const std::uint8_t> raw) override {
     submitted.emplace_back(raw.begin(), raw.end());
-    const auto tx = node::parse_transaction(raw);
+    const auto tx = chain::parse_transaction(raw);
     if (!tx) return core::Result<Hash>::failure(tx.error());
-    return node::map_transaction(*tx).tx_id;
+    return chain::map_transaction(*tx).tx_id;
   }
 };
 
@@ -672,7 +672,7 @@ TEST(WalletNode, BalanceSendIssueRetire) {
   EXPECT_EQ(bal->assets[0].immature, 412 * kBtm);
   EXPECT_EQ(bal->assets[0].utxos, 3u);
 
-  const auto send = w.prepare_send({other.addresses()[0].address, 6 * kBtm, node::kBtmAssetId, 10});
+  const auto send = w.prepare_send({other.addresses()[0].address, 6 * kBtm, chain::kBtmAssetId, 10});
   ASSERT_TRUE(send.ok()) << send.error();
   expect_valid(*send, kHeight, 10);
   const auto id = w.submit(*send);
@@ -681,10 +681,10 @@ TEST(WalletNode, BalanceSendIssueRetire) {
   ASSERT_EQ(node.submitted.size(), 1u);
   EXPECT_EQ(node.submitted[0], send->raw);
 
-  const auto far = w.prepare_send({other.addresses()[0].address, 8 * kBtm, node::kBtmAssetId, 10});
+  const auto far = w.prepare_send({other.addresses()[0].address, 8 * kBtm, chain::kBtmAssetId, 10});
   ASSERT_FALSE(far.ok());
   EXPECT_TRUE(contains(far.error(), "insufficient funds")) << far.error();
-  const auto wrong_net = w.prepare_send({plain_store(1, Network::mainnet).addresses()[0].address, 1, node::kBtmAssetId, 10});
+  const auto wrong_net = w.prepare_send({plain_store(1, Network::mainnet).addresses()[0].address, 1, chain::kBtmAssetId, 10});
   ASSERT_FALSE(wrong_net.ok());
   EXPECT_TRUE(contains(wrong_net.error(), "recipient address")) << wrong_net.error();
 
@@ -693,15 +693,15 @@ TEST(WalletNode, BalanceSendIssueRetire) {
   ASSERT_TRUE(issue.ok()) << issue.error();
   expect_valid(*issue, kHeight, 10);
   const Hash asset = issue->issued.at(0);
-  EXPECT_EQ(asset, node::asset_id(1, a0.program, *def));
+  EXPECT_EQ(asset, chain::asset_id(1, a0.program, *def));
   ASSERT_NE(ks.find_asset(asset), nullptr);  // remembered for the caller to save
   EXPECT_TRUE(Keystore::parse(ks.serialize()).ok());
   EXPECT_EQ(issue->tx.outputs[0].control_program, a0.program);
 
-  const auto retire = w.prepare_retire({kBtm, node::kBtmAssetId, {0xbe, 0xef}, 10});
+  const auto retire = w.prepare_retire({kBtm, chain::kBtmAssetId, {0xbe, 0xef}, 10});
   ASSERT_TRUE(retire.ok()) << retire.error();
   expect_valid(*retire, kHeight, 10);
-  EXPECT_EQ(retire->tx.outputs[0].control_program, node::retirement_program(Bytes{0xbe, 0xef}));
+  EXPECT_EQ(retire->tx.outputs[0].control_program, chain::retirement_program(Bytes{0xbe, 0xef}));
 
   // A transaction that does not validate is never sent.
   BuiltTx broken = *send;

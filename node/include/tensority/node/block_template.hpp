@@ -15,7 +15,7 @@
 namespace tensority::node {
 
 struct BlockTemplate {
-  Block block;  // header nonce 0; timestamp as built
+  chain::Block block;  // header nonce 0; timestamp as built
   core::Hash seed{};
   std::uint64_t fees = 0;
   std::uint64_t gas_used = 0;
@@ -24,7 +24,7 @@ struct BlockTemplate {
 
 // The coinbase of a block at height: arbitrary data 0x00 || decimal height, so every
 // coinbase has its own ID.
-Transaction make_coinbase(std::uint64_t height, std::uint64_t amount, std::span<const std::uint8_t> program);
+chain::Transaction make_coinbase(std::uint64_t height, std::uint64_t amount, std::span<const std::uint8_t> program);
 
 BlockTemplate build_block_template(const Chain::NextBlock& next, const std::vector<MempoolEntry>& txs,
                                    std::span<const std::uint8_t> coinbase_program, std::uint64_t now);
@@ -38,7 +38,7 @@ class TemplateManager {
   BlockTemplate current();
   // The recent template this header was built from (same parent and merkle roots), with
   // the header's nonce and timestamp put in: what submit-work mines.
-  std::optional<Block> complete(const core::BlockHeader& submitted) const;
+  std::optional<chain::Block> complete(const core::BlockHeader& submitted) const;
   bool has_coinbase_program() const { return !program_.empty(); }
 
  private:
@@ -54,6 +54,6 @@ class TemplateManager {
 
 // Mines a template on the CPU engine: searches nonces until one meets the bits, with the
 // timestamp bumped when the nonce space of a second runs out. Stops (nullopt) when *stop.
-std::optional<Block> mine_block_cpu(BlockTemplate tmpl, unsigned threads, const std::atomic<bool>* stop);
+std::optional<chain::Block> mine_block_cpu(BlockTemplate tmpl, unsigned threads, const std::atomic<bool>* stop);
 
 }  // namespace tensority::node

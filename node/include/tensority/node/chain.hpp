@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "tensority/node/block.hpp"
-#include "tensority/node/block_index.hpp"
-#include "tensority/node/chain_params.hpp"
+#include "tensority/chain/block.hpp"
+#include "tensority/chain/block_index.hpp"
+#include "tensority/chain/chain_params.hpp"
 #include "tensority/node/chain_store.hpp"
-#include "tensority/node/entries.hpp"
+#include "tensority/chain/entries.hpp"
 #include "tensority/node/pow_checker.hpp"
 
 namespace tensority::node {
@@ -63,23 +63,23 @@ struct TipInfo {
 // What changed on the main chain in one step, in order: blocks detached (tip first), then
 // blocks attached (lowest first). The mempool follows the chain from this.
 struct ChainUpdate {
-  std::vector<Block> detached;
-  std::vector<Block> attached;
+  std::vector<chain::Block> detached;
+  std::vector<chain::Block> attached;
   TipInfo tip;
 };
 
 class Chain {
  public:
   // Opens or creates the chain in options.data_dir; a new one starts with the genesis block.
-  static core::Result<std::unique_ptr<Chain>> open(const ChainParams& params, ChainOptions options);
+  static core::Result<std::unique_ptr<Chain>> open(const chain::ChainParams& params, ChainOptions options);
   ~Chain();
 
-  const ChainParams& params() const { return params_; }
+  const chain::ChainParams& params() const { return params_; }
 
-  ProcessResult process_block(const Block& block);
+  ProcessResult process_block(const chain::Block& block);
   // Many blocks, parents first (import, sync): proof of work for the whole batch is checked
   // in parallel over the cores first, then each block is processed in order.
-  std::vector<ProcessResult> process_blocks(const std::vector<Block>& blocks);
+  std::vector<ProcessResult> process_blocks(const std::vector<chain::Block>& blocks);
   // Replays the main chain from genesis in memory and compares the result with the stored
   // UTXO set and its count; the summary names the first difference.
   core::Result<std::string> verify() const;
@@ -90,7 +90,7 @@ class Chain {
   std::optional<core::Hash> hash_at(std::uint64_t height) const;  // main chain
   std::optional<core::BlockHeader> header(const core::Hash& id) const;
   std::optional<std::uint64_t> main_height(const core::Hash& id) const;  // nullopt: not on the main chain
-  std::optional<Block> block(const core::Hash& id) const;
+  std::optional<chain::Block> block(const core::Hash& id) const;
   std::optional<core::wire::Bytes> raw_block(const core::Hash& id) const;
   std::optional<BlockMeta> meta(const core::Hash& id) const;
   std::optional<UtxoEntry> utxo(const core::Hash& output_id) const;
@@ -120,39 +120,39 @@ class Chain {
 
  private:
   struct Orphan {
-    Block block;
+    chain::Block block;
     std::chrono::steady_clock::time_point added;
   };
-  Chain(const ChainParams& params, ChainOptions options, std::unique_ptr<ChainStore> store);
+  Chain(const chain::ChainParams& params, ChainOptions options, std::unique_ptr<ChainStore> store);
   core::Result<bool> load();
   core::Result<bool> init_genesis();
-  ProcessResult process_one(const Block& block, bool pow_verified);
-  ProcessResult accept(const Block& block, const core::Hash& id, bool pow_verified);
-  core::Result<bool> check_body_and_store(const Block& block, const BlockNode& node);
+  ProcessResult process_one(const chain::Block& block, bool pow_verified);
+  ProcessResult accept(const chain::Block& block, const core::Hash& id, bool pow_verified);
+  core::Result<bool> check_body_and_store(const chain::Block& block, const chain::BlockNode& node);
   // Accepts the orphans waiting on parent, and theirs, depth first; returns the highest block
   // of that tree (parent itself when none is higher), the first found winning ties.
-  const BlockNode* adopt_orphans(const BlockNode& parent);
-  static bool replaces_tip(const BlockNode& candidate, const BlockNode& tip);
-  bool connectable(const BlockNode& candidate) const;  // its whole branch has valid bodies
-  bool on_main(const BlockNode& n) const;
+  const chain::BlockNode* adopt_orphans(const chain::BlockNode& parent);
+  static bool replaces_tip(const chain::BlockNode& candidate, const chain::BlockNode& tip);
+  bool connectable(const chain::BlockNode& candidate) const;  // its whole branch has valid bodies
+  bool on_main(const chain::BlockNode& n) const;
   // After a connect failure: the highest qualifying block, then the most work, then the
   // lowest ID (upstream has no such step; docs/node.md).
-  const BlockNode* best_in_index() const;
-  void select_best(const BlockNode* candidate, std::vector<ChainUpdate>& updates);
-  core::Result<bool> reorganize_to(const BlockNode& target, ChainUpdate& update, const BlockNode*& failed);
+  const chain::BlockNode* best_in_index() const;
+  void select_best(const chain::BlockNode* candidate, std::vector<ChainUpdate>& updates);
+  core::Result<bool> reorganize_to(const chain::BlockNode& target, ChainUpdate& update, const chain::BlockNode*& failed);
   void mark_invalid(const core::Hash& id, const std::string& reason);
   void expire_orphans();
   TipInfo tip_locked() const;
   void notify(const std::vector<ChainUpdate>& updates);
 
-  const ChainParams& params_;
+  const chain::ChainParams& params_;
   ChainOptions options_;
   std::unique_ptr<ChainStore> store_;
   std::unique_ptr<PowChecker> pow_;
   mutable std::shared_mutex mutex_;  // index, main chain, orphans
   std::mutex process_mutex_;         // one block processed at a time
-  BlockIndex index_;
-  std::vector<const BlockNode*> main_;  // main chain by height
+  chain::BlockIndex index_;
+  std::vector<const chain::BlockNode*> main_;  // main chain by height
   std::multimap<core::Hash, Orphan> orphans_;  // by previous block id
   std::vector<std::function<void(const ChainUpdate&)>> listeners_;
   mutable std::mutex tip_wait_mutex_;

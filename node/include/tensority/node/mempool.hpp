@@ -12,14 +12,14 @@
 #include <vector>
 
 #include "tensority/node/chain.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/validation.hpp"
 
 namespace tensority::node {
 
 struct MempoolEntry {
-  Transaction tx;
-  TxEntries entries;
-  TxValidation validation;
+  chain::Transaction tx;
+  chain::TxEntries entries;
+  chain::TxValidation validation;
   std::uint64_t sequence = 0;  // arrival order
   std::uint64_t added_unix = 0;
 
@@ -37,7 +37,7 @@ class Mempool {
   explicit Mempool(const Chain& chain, MempoolOptions options = {});
 
   // Relay policy and validation; the error says which rule refused it.
-  core::Result<core::Hash> add(const Transaction& tx);
+  core::Result<core::Hash> add(const chain::Transaction& tx);
   void on_chain_update(const ChainUpdate& update);
 
   // Best fee per gas first (arrival breaks ties), as many as fit in gas_limit.
@@ -50,15 +50,15 @@ class Mempool {
   std::uint64_t revision() const;
 
  private:
-  core::Result<core::Hash> add_locked(const Transaction& tx);
+  core::Result<core::Hash> add_locked(const chain::Transaction& tx);
   void remove_locked(const core::Hash& tx_id);
   std::vector<const MempoolEntry*> ordered_locked() const;
 
   const Chain& chain_;
   MempoolOptions options_;
   mutable std::mutex mutex_;
-  std::unordered_map<core::Hash, MempoolEntry, HashHasher> txs_;
-  std::unordered_map<core::Hash, core::Hash, HashHasher> spent_by_;  // output id -> tx id
+  std::unordered_map<core::Hash, MempoolEntry, chain::HashHasher> txs_;
+  std::unordered_map<core::Hash, core::Hash, chain::HashHasher> spent_by_;  // output id -> tx id
   std::uint64_t next_sequence_ = 0;
   std::uint64_t revision_ = 0;
 };

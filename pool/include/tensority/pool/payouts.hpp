@@ -18,7 +18,7 @@
 #include <set>
 #include <string>
 
-#include "tensority/node/address.hpp"
+#include "tensority/chain/address.hpp"
 #include "tensority/pool/options.hpp"
 #include "tensority/pool/store_writer.hpp"
 #include "tensority/wallet/wallet.hpp"
@@ -32,7 +32,7 @@ struct PayoutReport {
 class Payer {
  public:
   using LogFn = std::function<void(bool warning, const std::string& line)>;
-  Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, node::Network network,
+  Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, chain::Network network,
         PayoutOptions options, LogFn log);
 
   // Moves every open payout on as far as it can go (after a crash, or while waiting for a block).
@@ -53,7 +53,7 @@ class Payer {
   StoreWriter& store_;
   wallet::Keystore& keystore_;
   wallet::RpcNodeClient& rpc_;
-  node::Network network_;
+  chain::Network network_;
   PayoutOptions options_;
   LogFn log_;
   std::set<std::int64_t> warned_;  // payouts already reported as refused on a resend

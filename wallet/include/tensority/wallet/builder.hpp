@@ -1,7 +1,7 @@
 #pragma once
 // Building and signing transactions from a key store and a set of unspent outputs, with no
 // node involved: coin selection, change, issuance inputs, ed25519 signatures over
-// node::signature_hash, and a fee found by running node::validate_transaction on the signed
+// chain::signature_hash, and a fee found by running chain::validate_transaction on the signed
 // transaction until the BTM surplus / 200 covers the gas it really uses (plus a margin).
 #include <cstdint>
 #include <optional>
@@ -10,16 +10,16 @@
 #include <string_view>
 #include <vector>
 
-#include "tensority/node/entries.hpp"
-#include "tensority/node/transaction.hpp"
-#include "tensority/node/validation.hpp"
+#include "tensority/chain/entries.hpp"
+#include "tensority/chain/transaction.hpp"
+#include "tensority/chain/validation.hpp"
 #include "tensority/wallet/keystore.hpp"
 
 namespace tensority::wallet {
 
 // One output as get-unspent-outputs reports it.
 struct Utxo {
-  Hash id{};  // the output entry ID (node::spent_output_id of commitment())
+  Hash id{};  // the output entry ID (chain::spent_output_id of commitment())
   Hash source_id{};
   std::uint64_t source_pos = 0;
   Hash asset_id{};
@@ -31,14 +31,14 @@ struct Utxo {
   bool is_coinbase = false;
   std::uint64_t valid_height = 0;  // first height a spend may be mined at
 
-  node::SpendCommitment commitment() const;
+  chain::SpendCommitment commitment() const;
   bool mature_at(std::uint64_t height) const { return valid_height <= height; }
 };
 
 struct Payment {
-  Hash asset_id = node::kBtmAssetId;
+  Hash asset_id = chain::kBtmAssetId;
   std::uint64_t amount = 0;
-  Bytes control_program;  // a recipient's program, or node::retirement_program(...) to retire
+  Bytes control_program;  // a recipient's program, or chain::retirement_program(...) to retire
 };
 
 struct IssuanceRequest {
@@ -57,9 +57,9 @@ struct TxRequest {
 };
 
 struct BuiltTx {
-  node::Transaction tx;  // signed; serialized_size set
-  node::TxEntries entries;
-  node::TxValidation validation;  // validate_transaction at request.height: valid
+  chain::Transaction tx;  // signed; serialized_size set
+  chain::TxEntries entries;
+  chain::TxValidation validation;  // validate_transaction at request.height: valid
   Bytes raw;                      // the wire bytes, for submit-transaction
   std::uint64_t fee = 0;          // BTM surplus
   std::uint64_t gas_used = 0;
@@ -80,7 +80,7 @@ core::Result<BuiltTx> build_transaction(const Keystore& keystore, std::span<cons
 // Signs every input of tx whose program belongs to the store (spends of P2WPKH and P2WSH
 // outputs, issuances with a P2WPKH program of a wallet key), replacing its arguments.
 // Fails when an input cannot be signed.
-Status sign_transaction(const Keystore& keystore, node::Transaction& tx);
+Status sign_transaction(const Keystore& keystore, chain::Transaction& tx);
 
 // fee (neu) that buys gas_used * (100 + margin) / 100 gas, rounded up.
 std::uint64_t fee_for_gas(std::uint64_t gas_used, unsigned margin_percent);

@@ -20,8 +20,8 @@
 
 #include "tensority/core/types.hpp"
 #include "tensority/core/wire.hpp"
-#include "tensority/node/address.hpp"
-#include "tensority/node/crypto.hpp"
+#include "tensority/chain/address.hpp"
+#include "tensority/chain/crypto.hpp"
 
 namespace tensority::wallet {
 
@@ -31,11 +31,11 @@ using core::Hash;
 using Status = core::Result<std::monostate>;
 inline Status ok_status() { return std::monostate{}; }
 
-std::string_view network_name(node::Network net);  // "mainnet", "testnet", "regtest"
-core::Result<node::Network> parse_network(std::string_view name);
+std::string_view network_name(chain::Network net);  // "mainnet", "testnet", "regtest"
+core::Result<chain::Network> parse_network(std::string_view name);
 
 // $XDG_DATA_HOME/tensority/wallet-<network>.json, else ~/.local/share/tensority/...
-core::Result<std::string> default_keystore_path(node::Network net);
+core::Result<std::string> default_keystore_path(chain::Network net);
 
 // argon2id cost of the passphrase key (crypto_pwhash).
 struct KdfParams {
@@ -47,7 +47,7 @@ KdfParams fast_kdf();     // the minimum limits: tests only
 
 struct KeyEntry {
   std::uint32_t index = 0;  // position in the store, from 0
-  node::PubKey public_key{};
+  chain::PubKey public_key{};
 };
 
 enum class AddressKind { p2wpkh, p2wsh };
@@ -93,7 +93,7 @@ class Keystore {
   static constexpr std::size_t kMaxFileBytes = 16u << 20;
 
   // A new empty store; sealed under `passphrase` when it is given and non-empty.
-  static core::Result<Keystore> create(node::Network net, const std::optional<std::string>& passphrase,
+  static core::Result<Keystore> create(chain::Network net, const std::optional<std::string>& passphrase,
                                        KdfParams kdf = default_kdf());
   // Parses keystore text (untrusted). Sealed seeds stay sealed until unlock().
   static core::Result<Keystore> parse(std::string_view text);
@@ -107,7 +107,7 @@ class Keystore {
   // directories are created 0700.
   Status save(const std::string& path, bool must_not_exist = false) const;
 
-  node::Network network() const { return network_; }
+  chain::Network network() const { return network_; }
   bool encrypted() const { return encryption_.has_value(); }
   // True when the seeds are usable: a plain store, or a sealed one after unlock().
   bool unlocked() const { return !encryption_ || key_.has_value(); }
@@ -132,7 +132,7 @@ class Keystore {
   const AssetEntry* find_asset(const Hash& asset_id) const;
 
   // ed25519 signature by a wallet key (needs unlocked()).
-  core::Result<node::Signature> sign(std::uint32_t key, std::span<const std::uint8_t> message) const;
+  core::Result<chain::Signature> sign(std::uint32_t key, std::span<const std::uint8_t> message) const;
 
   Keystore(const Keystore&) = default;
   Keystore(Keystore&&) noexcept = default;
@@ -152,7 +152,7 @@ class Keystore {
 
   void wipe();
 
-  node::Network network_ = node::Network::mainnet;
+  chain::Network network_ = chain::Network::mainnet;
   std::optional<Encryption> encryption_;
   std::optional<Secret> key_;          // the passphrase key, once unlocked
   std::vector<KeyEntry> keys_;

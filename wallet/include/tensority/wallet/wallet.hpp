@@ -36,7 +36,7 @@ class NodeClient {
 };
 
 // Default RPC URL per network: mainnet :9888, testnet :9889, regtest :9890 on 127.0.0.1.
-std::string default_node_url(node::Network net);
+std::string default_node_url(chain::Network net);
 
 struct TxStatus {
   Hash tx_id{};
@@ -87,7 +87,7 @@ struct Balance {
 struct SendParams {
   std::string to;                        // address on the store's network
   std::uint64_t amount = 0;              // neu (or the asset's smallest unit)
-  Hash asset_id = node::kBtmAssetId;
+  Hash asset_id = chain::kBtmAssetId;
   unsigned fee_margin_percent = 10;
 };
 
@@ -101,7 +101,7 @@ struct IssueParams {
 
 struct RetireParams {
   std::uint64_t amount = 0;
-  Hash asset_id = node::kBtmAssetId;
+  Hash asset_id = chain::kBtmAssetId;
   Bytes data;                              // comment after OP_FAIL
   unsigned fee_margin_percent = 10;
 };
