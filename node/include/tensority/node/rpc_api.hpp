@@ -35,7 +35,10 @@ class RpcApi {
   RpcApi(const RpcApi&) = delete;
   RpcApi& operator=(const RpcApi&) = delete;
 
-  // Registers POST /<method> for every method, plus GET / (a one-line JSON banner).
+  // Every method served, in the table's order (docs/rpc.md documents exactly these).
+  static std::vector<std::string> methods();
+  // Registers /<method> for every method (any HTTP method, as bytomd), plus GET / (a
+  // one-line JSON banner).
   void install(net::HttpServer& server);
   // bytomd's answer to a path it does not serve (HTTP 500, BTM000, detail "not Found"): the
   // node's server gives it for every unknown path (HttpServerOptions::not_found).
