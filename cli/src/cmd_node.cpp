@@ -15,11 +15,9 @@
 #include "tensority/kernels/hal/paths.hpp"
 #include "tensority/net/http.hpp"
 #include "tensority/chain/address.hpp"
-#include "tensority/node/block_template.hpp"
 #include "tensority/node/chain.hpp"
 #include "tensority/chain/chain_params.hpp"
-#include "tensority/node/mempool.hpp"
-#include "tensority/node/rpc_api.hpp"
+#include "tensority/node/node.hpp"
 
 namespace tensority::cli {
 namespace {
@@ -81,61 +79,42 @@ std::string read_token(const NodeArgs& a) {
 
 int run_node(const NodeArgs& a) {
   const chain::ChainParams& params = params_of(a);
-  core::wire::Bytes mining_program;
+  node::NodeOptions o;
+  o.network = params.network;
+  o.data_dir = data_dir_of(a, params);
+  o.pow_threads = a.pow_threads;
+  o.rpc_bind = a.rpc_bind;
+  o.rpc_port = a.rpc_port >= 0 ? static_cast<std::uint16_t>(a.rpc_port) : params.rpc_port;
+  o.rpc_token = read_token(a);
+  o.rpc_max_body = a.rpc_max_body;
+  o.mining_threads = a.mining_threads;
+  o.version = TENSORITY_VERSION;
   if (!a.mining_address.empty()) {
     auto p = chain::address_to_program(a.mining_address, params.network);
     if (!p) throw UsageError("--mining-address: " + p.error());
-    mining_program = std::move(p).value();
+    o.mining_program = std::move(p).value();
   }
-  const std::string token = read_token(a);
-  const std::uint16_t port = a.rpc_port >= 0 ? static_cast<std::uint16_t>(a.rpc_port) : params.rpc_port;
 
   const StopSignals stop;  // before any thread starts: they all inherit the blocked signals
 
-  auto chain = open_chain(a, params, true);
-  node::Mempool mempool(*chain);
-  node::TemplateManager templates(*chain, mempool, mining_program);
-  chain->on_update([&](const node::ChainUpdate& u) {
-    mempool.on_chain_update(u);
-    if (a.quiet) return;
-    for (const chain::Block& b : u.detached) {
-      fmt::print(stderr, "{} node: detached block {} at height {}\n", clock_stamp(), core::to_hex(core::block_id(b.header)),
-                 b.header.height);
-    }
-    for (const chain::Block& b : u.attached) {
-      fmt::print(stderr, "{} node: block {} height {} ({} transactions)\n", clock_stamp(),
-                 core::to_hex(core::block_id(b.header)), b.header.height, b.transactions.size());
-    }
-  });
+  node::Node::LogFn log;
+  if (!a.quiet) log = [](const std::string& line) { fmt::print(stderr, "{} node: {}\n", clock_stamp(), line); };
+  auto started = node::Node::start(o, log);
+  if (!started) throw std::runtime_error(started.error());
+  node::Node& n = **started;
 
-  node::RpcApi api(node::RpcContext{chain.get(), &mempool, &templates, mining_program, a.mining_threads,
-                                    TENSORITY_VERSION});
-  net::HttpServerOptions http;
-  http.bind_address = a.rpc_bind;
-  http.port = port;
-  http.bearer_token = token;
-  http.max_body_bytes = a.rpc_max_body;
-  http.threads = 4;  // long-polls and generate calls must not starve get-work
-  http.not_found = [](const net::HttpRequest&, net::Respond respond) { respond(node::RpcApi::unknown_path()); };
-  net::HttpServer server(http);
-  api.install(server);
-  auto bound = server.start();
-  if (!bound) throw std::runtime_error("rpc: " + bound.error());
-
-  const node::TipInfo tip = chain->tip();
-  fmt::print(stderr, "{} node: {} chain in {}, tip height {} {}\n", clock_stamp(), params.name,
-             data_dir_of(a, params).string(), tip.height, core::to_hex(tip.id));
-  fmt::print(stderr, "{} node: rpc listening on http://{}:{}{}{}\n", clock_stamp(), a.rpc_bind, *bound,
-             token.empty() ? "" : " (token required: Bearer, or HTTP Basic as bytomd)",
-             mining_program.empty() ? "; no --mining-address, so get-work is off" : "");
+  const node::TipInfo tip = n.chain().tip();
+  fmt::print(stderr, "{} node: {} chain in {}, tip height {} {}\n", clock_stamp(), params.name, o.data_dir.string(),
+             tip.height, core::to_hex(tip.id));
+  fmt::print(stderr, "{} node: rpc listening on http://{}:{}{}{}\n", clock_stamp(), a.rpc_bind, n.rpc_port(),
+             o.rpc_token.empty() ? "" : " (token required: Bearer, or HTTP Basic as bytomd)",
+             o.mining_program.empty() ? "; no --mining-address, so get-work is off" : "");
   std::fflush(stderr);
 
   const std::string why = stop.wait();
   fmt::print(stderr, "{} node: {}, stopping\n", clock_stamp(), why);
-  api.stop();
-  server.stop();
-  chain->close();
-  fmt::print(stderr, "{} node: stopped at height {}\n", clock_stamp(), chain->tip().height);
+  n.stop();
+  fmt::print(stderr, "{} node: stopped at height {}\n", clock_stamp(), n.chain().tip().height);
   return kExitOk;
 }
 
