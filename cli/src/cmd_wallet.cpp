@@ -183,11 +183,11 @@ void unlock(Context& c) {
   if (auto st = ks.unlock(*c.pass); !st) fail(st.error());
 }
 
-std::unique_ptr<w::RpcNodeClient> connect(const WalletArgs& a, const Context& c) {
+std::unique_ptr<w::RpcNode> connect(const WalletArgs& a, const Context& c) {
   const std::string url = a.node_url.empty() ? w::default_node_url(c.net) : a.node_url;
-  auto client = w::RpcNodeClient::create(url, a.rpc_token, std::chrono::seconds(a.rpc_timeout));
+  auto client = noderpc::Client::create(url, a.rpc_token, std::chrono::seconds(a.rpc_timeout), "--rpc-token");
   if (!client) throw UsageError("--node: " + client.error());
-  return std::move(client).value();
+  return std::make_unique<w::RpcNode>(std::move(client).value());
 }
 
 int cmd_new_key(const WalletArgs& a, Context& c) {

@@ -20,7 +20,7 @@ bool contains_any(const std::string& text, std::initializer_list<std::string_vie
 NodeSession::NodeSession(NodeSessionOptions options) : options_(std::move(options)) {
   auto url = net::parse_url(options_.url);
   if (url) {
-    client_ = std::make_unique<net::NodeClient>(*url, options_.bearer_token, options_.request_timeout);
+    client_ = std::make_unique<noderpc::Client>(*url, options_.bearer_token, options_.request_timeout);
   } else {
     url_error_ = url.error();
   }
@@ -37,7 +37,7 @@ void NodeSession::log(LogLevel level, const std::string& message) const {
   if (events_.log) events_.log(level, "net", message);
 }
 
-void NodeSession::publish(const net::NodeWork& node_work, bool new_block) {
+void NodeSession::publish(const noderpc::Work& node_work, bool new_block) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   auto w = std::make_shared<Work>();
   w->upstream = options_.url;
@@ -67,13 +67,13 @@ core::Result<bool> NodeSession::open(const SessionEvents& events) {
     std::lock_guard lock(mutex_);  // submit() looks at the thread under this lock
     submitter_ = std::thread([this] { submit_loop(); });
   }
-  net::WorkWatcherOptions w;
+  noderpc::WorkWatcherOptions w;
   w.long_poll = options_.long_poll;
   w.poll_interval = options_.poll_interval;
   w.refresh_interval = options_.refresh_interval;
   w.max_failures = options_.max_failures;
-  watcher_ = std::make_unique<net::WorkWatcher>(
-      *client_, w, [this](const net::NodeWork& work, bool new_block) { publish(work, new_block); },
+  watcher_ = std::make_unique<noderpc::WorkWatcher>(
+      *client_, w, [this](const noderpc::Work& work, bool new_block) { publish(work, new_block); },
       [this](bool warning, const std::string& line) { log(warning ? LogLevel::warn : LogLevel::info, "solo: " + line); });
   return watcher_->open();
 }

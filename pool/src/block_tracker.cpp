@@ -1,24 +1,9 @@
 #include "tensority/pool/block_tracker.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "tensority/core/block_header.hpp"
 #include "tensority/core/hex.hpp"
-
-#include "tensority/wallet/wallet.hpp"
 
 namespace tensority::pool {
 namespace {
-
-using json = nlohmann::json;
-
-core::Result<json> call(wallet::RpcNodeClient& rpc, std::string_view method, const json& body) {
-  auto data = rpc.call(method, body.dump());
-  if (!data) return core::Result<json>::failure(std::string(method) + ": " + data.error());
-  json parsed = json::parse(*data, nullptr, false);
-  if (parsed.is_discarded()) return core::Result<json>::failure(std::string(method) + ": reply is not JSON");
-  return parsed;
-}
 
 template <class T>
 core::Result<T> wait(std::future<T> f, std::string_view what) {
@@ -31,35 +16,17 @@ core::Result<T> wait(std::future<T> f, std::string_view what) {
 
 }  // namespace
 
-core::Result<std::uint64_t> RpcChainView::tip_height() { return rpc_.block_count(); }
-
 core::Result<std::optional<std::string>> RpcChainView::main_hash_at(std::uint64_t height) {
-  using R = core::Result<std::optional<std::string>>;
-  auto tip = tip_height();
-  if (!tip) return R::failure(tip.error());
-  if (height > *tip) return std::optional<std::string>{};
-  // get-block-header by height, then the header's own ID: bytomd's get-block-hash ignores a
-  // height and answers the tip, so it cannot say which block is at a height on both nodes.
-  auto data = call(rpc_, "get-block-header", json{{"block_height", height}});
-  if (!data) return R::failure(data.error());
-  if (!data->is_object() || !(*data)["block_header"].is_string()) return R::failure("get-block-header: no block_header");
-  auto raw = core::from_hex((*data)["block_header"].get<std::string>());
-  if (!raw) return R::failure("get-block-header: " + raw.error());
-  auto header = core::parse_header(*raw);
-  if (!header) return R::failure("get-block-header: " + header.error());
-  if (header->header.height != height) {
-    return R::failure("get-block-header: asked for height " + std::to_string(height) + ", got " +
-                      std::to_string(header->header.height));
-  }
-  return std::optional<std::string>(core::to_hex(core::block_id(header->header)));
+  auto id = client_.main_block_at(height);
+  if (!id) return core::Result<std::optional<std::string>>::failure(id.error());
+  if (!*id) return std::optional<std::string>{};
+  return std::optional<std::string>(core::to_hex(**id));
 }
 
 core::Result<std::uint64_t> RpcChainView::block_reward(std::string_view hash) {
-  using R = core::Result<std::uint64_t>;
-  auto data = call(rpc_, "get-block-header", json{{"block_hash", hash}});
-  if (!data) return R::failure(data.error());
-  if (!data->is_object() || !(*data)["reward"].is_number_unsigned()) return R::failure("get-block-header: no reward");
-  return (*data)["reward"].get<std::uint64_t>();
+  auto id = core::hash_from_hex(hash);
+  if (!id) return core::Result<std::uint64_t>::failure("block " + std::string(hash) + ": " + id.error());
+  return client_.block_reward(*id);
 }
 
 core::Result<TrackerReport> track_blocks(StoreWriter& store, ChainView& chain, const TrackerOptions& options,

@@ -22,9 +22,8 @@ core::Result<T> wait(std::future<core::Result<T>> f, std::string_view what) {
 
 bool unknown_to_node(const std::string& error) { return error.find("neither in the mempool") != std::string::npos; }
 
-// The node answered with its own refusal (RpcNodeClient prefixes those with "node: "), as
-// opposed to no answer at all.
-bool refused_by_node(const std::string& error) { return error.rfind("node: ", 0) == 0; }
+// The node answered with its own refusal, as opposed to no answer at all.
+bool refused_by_node(const std::string& error) { return noderpc::is_refusal(error); }
 
 std::string btm(std::uint64_t neu) {
   std::string s = std::to_string(neu / 100'000'000) + "." + std::to_string(100'000'000 + neu % 100'000'000).substr(1);
@@ -38,7 +37,7 @@ void crash_point(std::string_view name) {
   if (target != nullptr && name == target) std::raise(SIGKILL);
 }
 
-Payer::Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, chain::Network network,
+Payer::Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNode& rpc, chain::Network network,
              PayoutOptions options, LogFn log)
     : store_(store),
       keystore_(keystore),
@@ -110,7 +109,7 @@ core::Result<bool> Payer::resend(const Payout& payout, std::int64_t now_ms, Payo
   auto raw = core::from_hex(payout.raw_tx);
   if (!tx_id || !raw) return R::failure("payout " + std::to_string(id) + ": stored transaction is not hex");
 
-  auto status = rpc_.get_transaction(*tx_id);
+  auto status = rpc_.client().get_transaction(*tx_id);
   if (!status && !unknown_to_node(status.error())) {
     return R::failure("payout " + std::to_string(id) + ": " + status.error());
   }

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "tensority/core/hex.hpp"
-#include "tensority/net/node_client.hpp"
-#include "tensority/net/work_watcher.hpp"
+#include "tensority/noderpc/client.hpp"
+#include "tensority/noderpc/work_watcher.hpp"
 #include "tensority/chain/chain_params.hpp"
 #include "tensority/chain/validation.hpp"
 #include "tensority/pool/api.hpp"
@@ -79,8 +79,8 @@ struct Pool::Impl : ShareHandler {
   std::string version;
   Clock::time_point started_at = Clock::now();
 
-  std::unique_ptr<net::NodeClient> node;
-  std::unique_ptr<wallet::RpcNodeClient> rpc;
+  std::unique_ptr<noderpc::Client> node;  // work and blocks: short timeouts
+  std::unique_ptr<wallet::RpcNode> rpc;   // block fates and payouts
   std::unique_ptr<RpcChainView> chain;
   chain::Network network = chain::Network::mainnet;
   std::string network_name;
@@ -90,7 +90,7 @@ struct Pool::Impl : ShareHandler {
   CheckHasher hasher;
   std::unique_ptr<ShareProcessor> processor;
   std::unique_ptr<StratumServer> server;
-  std::unique_ptr<net::WorkWatcher> watcher;
+  std::unique_ptr<noderpc::WorkWatcher> watcher;
   std::thread watcher_thread, maintenance_thread;
   std::unique_ptr<Payer> payer;
   std::unique_ptr<PoolApi> api;
@@ -132,7 +132,7 @@ struct Pool::Impl : ShareHandler {
   }
 
   // ---- work ----------------------------------------------------------------------------
-  void on_work(const net::NodeWork& work, bool new_block) {
+  void on_work(const noderpc::Work& work, bool new_block) {
     std::shared_ptr<const Template> t;
     {
       std::lock_guard lock(work_mutex);
@@ -179,7 +179,7 @@ struct Pool::Impl : ShareHandler {
     const std::string hash = core::to_hex(check.block_id);
     const std::string found = "block " + std::to_string(check.header.height) + " " + hash + " found by " + s.address +
                               "." + s.worker;
-    std::optional<net::NodeReply> verdict;
+    std::optional<noderpc::Reply> verdict;
     if (block && outrun(s.job)) {
       // The share was sent in time and is credited, but the chain moved on while it waited
       // for its check: the node refuses such a block, and asking costs it a block's
@@ -362,19 +362,16 @@ core::Result<std::monostate> Pool::start() {
   const auto& c = d.cfg;
 
   // The node: reachable, which chain, and able to hand out work.
-  auto url = net::parse_url(c.node_url);
-  if (!url) return R::failure("--node: " + url.error());
-  d.node = std::make_unique<net::NodeClient>(*url, c.node_token, std::chrono::seconds(10));
-  auto rpc = wallet::RpcNodeClient::create(c.node_url, c.node_token, std::chrono::seconds(30));
-  if (!rpc) return R::failure("--node: " + rpc.error());
-  d.rpc = std::move(rpc).value();
-  d.chain = std::make_unique<RpcChainView>(*d.rpc);
-  auto info = d.rpc->call("net-info", "{}");
-  if (!info) return R::failure("node " + c.node_url + ": " + info.error());
-  const json ni = json::parse(*info, nullptr, false);
+  auto client = noderpc::Client::create(c.node_url, c.node_token, std::chrono::seconds(10));
+  if (!client) return R::failure("--node: " + client.error());
+  d.node = std::make_unique<noderpc::Client>(*client);
+  d.rpc = std::make_unique<wallet::RpcNode>(
+      noderpc::Client(client->url(), c.node_token, std::chrono::seconds(30), "--node-token"));
+  d.chain = std::make_unique<RpcChainView>(d.rpc->client());
   // bytomd names its chain in network_id (mainnet, wisdom, solonet); ours answer that too.
-  const std::string node_network_id =
-      ni.is_object() && ni.contains("network_id") && ni["network_id"].is_string() ? ni["network_id"].get<std::string>() : "";
+  auto network_id = d.node->network_id();
+  if (!network_id) return R::failure("node " + c.node_url + ": " + network_id.error());
+  const std::string& node_network_id = *network_id;
   std::optional<chain::Network> node_network;
   if (!node_network_id.empty()) {
     auto n = chain::network_from_wire_name(node_network_id);
@@ -468,10 +465,10 @@ core::Result<std::monostate> Pool::start() {
   sopt.valid_address = [network](std::string_view a) { return chain::address_to_program(a, network).ok(); };
   d.server = std::make_unique<StratumServer>(
       sopt, d, [&d](bool w, const std::string& m) { d.log(w ? LogLevel::warn : LogLevel::info, "stratum", m); });
-  net::WorkWatcherOptions wopt;
+  noderpc::WorkWatcherOptions wopt;
   wopt.max_failures = 1'000'000;  // a node restart must not end the pool
-  d.watcher = std::make_unique<net::WorkWatcher>(
-      *d.node, wopt, [&d](const net::NodeWork& w, bool nb) { d.on_work(w, nb); },
+  d.watcher = std::make_unique<noderpc::WorkWatcher>(
+      *d.node, wopt, [&d](const noderpc::Work& w, bool nb) { d.on_work(w, nb); },
       [&d](bool w, const std::string& m) { d.log(w ? LogLevel::warn : LogLevel::info, "node", m); });
   auto opened_work = d.watcher->open();
   if (!opened_work) return R::failure("node " + c.node_url + ": " + opened_work.error());

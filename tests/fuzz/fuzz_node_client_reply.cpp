@@ -8,14 +8,16 @@
 
 #include "fuzz_check.hpp"
 #include "tensority/core/block_header.hpp"
-#include "tensority/net/node_client.hpp"
+#include "tensority/noderpc/client.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace tensority;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const net::NodeReply reply = net::parse_node_reply(text);
+  const noderpc::Reply reply = noderpc::parse_reply(text);
   FUZZ_CHECK(reply.success || !reply.message.empty());
-  const auto work = net::parse_get_work_reply(text);
+  FUZZ_CHECK(reply.message.find('\n') == std::string::npos);
+  (void)noderpc::is_unknown_method_reply(500, text);
+  const auto work = noderpc::parse_get_work_reply(text);
   if (!work) {
     FUZZ_CHECK(!work.error().empty() && work.error().find('\n') == std::string::npos);
     return 0;

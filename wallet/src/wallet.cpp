@@ -6,8 +6,6 @@
 
 #include "json_util.hpp"
 #include "tensority/core/hex.hpp"
-#include "tensority/net/http.hpp"
-#include "tensority/net/node_client.hpp"
 #include "tensority/chain/address.hpp"
 #include "tensority/chain/chain_params.hpp"
 #include "tensority/chain/programs.hpp"
@@ -18,7 +16,6 @@ namespace {
 using detail::FieldError;
 using detail::json;
 
-constexpr std::size_t kMaxResponseDepth = 32;
 
 bool add_checked(std::uint64_t& acc, std::uint64_t v) {
   return !__builtin_add_overflow(acc, v, &acc);
@@ -33,103 +30,10 @@ std::string default_node_url(chain::Network net) {
 // ---------------------------------------------------------------------------------------------
 // RPC client
 
-struct RpcNodeClient::Impl {
-  net::Url url;
-  std::string text;  // the URL as given, for messages
-  net::HttpClientOptions options;
-};
-
-RpcNodeClient::RpcNodeClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-RpcNodeClient::~RpcNodeClient() = default;
-
-core::Result<std::unique_ptr<RpcNodeClient>> RpcNodeClient::create(std::string_view url, std::string bearer_token,
-                                                                   std::chrono::milliseconds timeout) {
-  using R = core::Result<std::unique_ptr<RpcNodeClient>>;
-  auto parsed = net::parse_url(url);
-  if (!parsed) return R::failure("node URL: " + parsed.error());
-  auto impl = std::make_unique<Impl>();
-  impl->url = std::move(parsed).value();
-  impl->text = std::string(url);
-  impl->options.timeout = timeout;
-  impl->options.bearer_token = std::move(bearer_token);
-  return std::unique_ptr<RpcNodeClient>(new RpcNodeClient(std::move(impl)));
-}
-
-core::Result<std::string> RpcNodeClient::call(std::string_view method, std::string_view body) {
-  using R = core::Result<std::string>;
-  const std::string path = "/" + std::string(method);
-  auto resp = net::http_post(impl_->url, path, body.empty() ? std::string_view("{}") : body, impl_->options);
-  if (!resp) return R::failure("cannot reach the node at " + impl_->text + ": " + detail::one_line(resp.error()));
-  if (resp->status == 401) {
-    return R::failure("the node at " + impl_->text + " refused " + std::string(method) +
-                      " (HTTP 401): wrong or missing --rpc-token (" + detail::one_line(net::parse_node_reply(resp->body).message) + ")");
-  }
-  auto doc = detail::parse_json(resp->body, kMaxResponseDepth);
-  if (!doc || !doc->is_object()) {
-    return R::failure("the node answered " + std::string(method) + " with HTTP " + std::to_string(resp->status) +
-                      " and no JSON envelope" + (resp->status == 404 ? " (no such RPC method: is this a tensority node?)" : ""));
-  }
-  const json* status = detail::optional_member(*doc, "status");
-  if (status != nullptr && status->is_string() && *status == "success") {
-    const json* data = detail::optional_member(*doc, "data");
-    return data == nullptr ? std::string("null") : data->dump();
-  }
-  if (status != nullptr && status->is_string() && *status == "fail") {
-    if (net::is_unknown_method_reply(resp->status, resp->body)) {
-      return R::failure("the node at " + impl_->text + " has no " + std::string(method) + " method");
-    }
-    return R::failure("node " + std::string(method) + ": " + detail::one_line(net::parse_node_reply(resp->body).message));
-  }
-  return R::failure("the node answered " + std::string(method) + " with HTTP " + std::to_string(resp->status) +
-                    " and an unknown envelope");
-}
-
-core::Result<std::uint64_t> RpcNodeClient::block_count() {
-  using R = core::Result<std::uint64_t>;
-  auto data = call("get-block-count", "{}");
-  if (!data) return R::failure(data.error());
-  try {
-    return detail::get_u64(json::parse(*data), "block_count", "get-block-count");
-  } catch (const std::exception& e) {
-    return R::failure(std::string("unexpected get-block-count answer: ") + e.what());
-  }
-}
-
-core::Result<std::vector<Utxo>> RpcNodeClient::unspent_outputs(std::string_view address) {
-  using R = core::Result<std::vector<Utxo>>;
-  auto data = call("get-unspent-outputs", json{{"address", std::string(address)}}.dump());
-  if (!data) return R::failure(data.error());
+core::Result<std::vector<Utxo>> RpcNode::unspent_outputs(std::string_view address) {
+  auto data = client_.unspent_outputs(address);
+  if (!data) return core::Result<std::vector<Utxo>>::failure(data.error());
   return parse_unspent_outputs(*data);
-}
-
-core::Result<Hash> RpcNodeClient::submit_transaction(std::span<const std::uint8_t> raw) {
-  using R = core::Result<Hash>;
-  auto data = call("submit-transaction", json{{"raw_transaction", core::to_hex(raw)}}.dump());
-  if (!data) return R::failure(data.error());
-  try {
-    return detail::get_hash(json::parse(*data), "tx_id", "submit-transaction");
-  } catch (const std::exception& e) {
-    return R::failure(std::string("unexpected submit-transaction answer: ") + e.what());
-  }
-}
-
-core::Result<TxStatus> RpcNodeClient::get_transaction(const Hash& tx_id) {
-  using R = core::Result<TxStatus>;
-  auto data = call("get-transaction", json{{"tx_id", core::to_hex(tx_id)}}.dump());
-  if (!data) return R::failure(data.error());
-  try {
-    const json j = json::parse(*data);
-    TxStatus s;
-    s.tx_id = detail::get_hash(j, "tx_id", "get-transaction");
-    s.status = detail::get_string(j, "status", "get-transaction");
-    if (const json* h = detail::optional_member(j, "block_height"); h != nullptr && !h->is_null()) {
-      s.block_height = detail::get_u64(j, "block_height", "get-transaction");
-    }
-    if (detail::optional_member(j, "status_fail") != nullptr) s.status_fail = detail::get_bool(j, "status_fail", "get-transaction");
-    return s;
-  } catch (const std::exception& e) {
-    return R::failure(std::string("unexpected get-transaction answer: ") + e.what());
-  }
 }
 
 core::Result<std::vector<Utxo>> parse_unspent_outputs(std::string_view data_json) {

@@ -101,7 +101,7 @@ TEST(NonceSlice, DisjointAndCovering) {
 
 TEST(NodeSession, DecodesTheCapturedGetWork) {
   const json ex = examples()["node_rpc"]["get_work"];
-  const auto work = net::parse_get_work_reply(ex["response"].dump());
+  const auto work = noderpc::parse_get_work_reply(ex["response"].dump());
   ASSERT_TRUE(work.ok()) << work.error();
   EXPECT_EQ(work->header.height, ex["decoded"]["height"].get<std::uint64_t>());
   EXPECT_EQ(work->header.bits, ex["decoded"]["bits"].get<std::uint64_t>());
@@ -111,14 +111,14 @@ TEST(NodeSession, DecodesTheCapturedGetWork) {
 }
 
 TEST(NodeSession, RefusesBadReplies) {
-  EXPECT_FALSE(net::parse_get_work_reply("not json").ok());
-  EXPECT_FALSE(net::parse_get_work_reply(R"({"status":"success","data":{"block_header":"zz","seed":"00"}})").ok());
-  EXPECT_FALSE(net::parse_get_work_reply(R"({"status":"success","data":{"block_header":"0101","seed":"00"}})").ok());
-  const auto fail = net::parse_get_work_reply(
+  EXPECT_FALSE(noderpc::parse_get_work_reply("not json").ok());
+  EXPECT_FALSE(noderpc::parse_get_work_reply(R"({"status":"success","data":{"block_header":"zz","seed":"00"}})").ok());
+  EXPECT_FALSE(noderpc::parse_get_work_reply(R"({"status":"success","data":{"block_header":"0101","seed":"00"}})").ok());
+  const auto fail = noderpc::parse_get_work_reply(
       R"({"status":"fail","code":"BTM000","msg":"Bytom API Error","error_detail":"no block is ready for mining"})");
   ASSERT_FALSE(fail.ok());
   EXPECT_NE(fail.error().find("no block is ready for mining"), std::string::npos);
-  const net::NodeReply stale = net::parse_node_reply(R"({"status":"fail","msg":"stale work: the chain tip moved on"})");
+  const noderpc::Reply stale = noderpc::parse_reply(R"({"status":"fail","msg":"stale work: the chain tip moved on"})");
   EXPECT_FALSE(stale.success);
   EXPECT_EQ(stale.message, "stale work: the chain tip moved on");
 }

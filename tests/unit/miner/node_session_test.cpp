@@ -193,7 +193,7 @@ TEST(NodeSessionPush, FollowsBytomdsWebsocketNotifications) {
   NodeSession session(o);
   Collected got;
   ASSERT_TRUE(session.open(got.events()).ok());
-  EXPECT_EQ(session.push_channel(), net::PushChannel::websocket);
+  EXPECT_EQ(session.push_channel(), noderpc::PushChannel::websocket);
   // The server reads the subscription on its own thread.
   const auto until = std::chrono::steady_clock::now() + 2s;
   while (!node.subscribed() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
@@ -219,7 +219,7 @@ TEST(NodeSessionPush, PollsANodeWithNeitherChannel) {
   NodeSession session(o);
   Collected got;
   ASSERT_TRUE(session.open(got.events()).ok());
-  EXPECT_EQ(session.push_channel(), net::PushChannel::none);
+  EXPECT_EQ(session.push_channel(), noderpc::PushChannel::none);
   std::thread runner([&] { (void)session.run(); });
   node.new_block();
   ASSERT_TRUE(got.wait_for(2, 5s));

@@ -759,30 +759,35 @@ TEST(WalletNode, RpcEnvelopeOverHttp) {
   ASSERT_TRUE(port.ok()) << port.error();
   const std::string url = "http://127.0.0.1:" + std::to_string(*port);
 
-  auto client = RpcNodeClient::create(url, "secret", std::chrono::seconds(5));
+  auto client = noderpc::Client::create(url, "secret", std::chrono::seconds(5), "--rpc-token");
   ASSERT_TRUE(client.ok()) << client.error();
-  const auto count = (*client)->block_count();
+  RpcNode node(*client);
+  const auto count = node.block_count();
   ASSERT_TRUE(count.ok()) << count.error();
   EXPECT_EQ(*count, 77u);
-  const auto none = (*client)->unspent_outputs("sm1good");
+  const auto none = node.unspent_outputs("sm1good");
   ASSERT_TRUE(none.ok()) << none.error();
   EXPECT_TRUE(none->empty());
-  const auto bad = (*client)->unspent_outputs("sm1bad");
+  const auto bad = node.unspent_outputs("sm1bad");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error(), "node get-unspent-outputs: invalid address (BTM002)");
-  const auto missing = (*client)->call("no-such-method", "{}");
+  EXPECT_TRUE(noderpc::is_refusal(bad.error()));  // the node answered and said no
+  const auto missing = node.client().call("no-such-method", "{}");
   ASSERT_FALSE(missing.ok());
+  EXPECT_FALSE(noderpc::is_refusal(missing.error()));
 
-  auto no_token = RpcNodeClient::create(url, "", std::chrono::seconds(5));
-  const auto refused = (*no_token)->block_count();
+  RpcNode no_token(*noderpc::Client::create(url, "", std::chrono::seconds(5), "--rpc-token"));
+  const auto refused = no_token.block_count();
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(contains(refused.error(), "--rpc-token")) << refused.error();
+  EXPECT_FALSE(noderpc::is_refusal(refused.error()));
 
   server.stop();
-  const auto down = (*client)->block_count();
+  const auto down = node.block_count();
   ASSERT_FALSE(down.ok());
   EXPECT_TRUE(contains(down.error(), "cannot reach the node")) << down.error();
-  EXPECT_FALSE(RpcNodeClient::create("ftp://x", "").ok());
+  EXPECT_FALSE(noderpc::is_refusal(down.error()));  // no answer: a payout waits, it is not failed
+  EXPECT_FALSE(noderpc::Client::create("ftp://x", "").ok());
   EXPECT_EQ(default_node_url(Network::regtest), "http://127.0.0.1:9890");
 }
 

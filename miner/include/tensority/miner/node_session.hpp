@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "tensority/miner/session.hpp"
-#include "tensority/net/node_client.hpp"
-#include "tensority/net/work_watcher.hpp"
+#include "tensority/noderpc/client.hpp"
+#include "tensority/noderpc/work_watcher.hpp"
 
 namespace tensority::miner {
 
@@ -47,20 +47,20 @@ class NodeSession final : public Session {
   void close() override;
 
   // How new blocks are learnt (known after a successful open()).
-  net::PushChannel push_channel() const { return watcher_ ? watcher_->channel() : net::PushChannel::none; }
+  noderpc::PushChannel push_channel() const { return watcher_ ? watcher_->channel() : noderpc::PushChannel::none; }
 
  private:
   struct Pending {
     Solution solution;
     SubmitHandler handler;
   };
-  void publish(const net::NodeWork& work, bool new_block);
+  void publish(const noderpc::Work& work, bool new_block);
   void submit_loop();
   void log(LogLevel level, const std::string& message) const;
 
   NodeSessionOptions options_;
-  std::unique_ptr<net::NodeClient> client_;  // null when the URL did not parse
-  std::unique_ptr<net::WorkWatcher> watcher_;  // made by open()
+  std::unique_ptr<noderpc::Client> client_;  // null when the URL did not parse
+  std::unique_ptr<noderpc::WorkWatcher> watcher_;  // made by open()
   std::string url_error_;
   SessionEvents events_;
   std::uint64_t job_counter_ = 0;

@@ -10,12 +10,9 @@
 #include <string_view>
 
 #include "tensority/core/types.hpp"
+#include "tensority/noderpc/client.hpp"
 #include "tensority/pool/accounting.hpp"
 #include "tensority/pool/store_writer.hpp"
-
-namespace tensority::wallet {
-class RpcNodeClient;
-}
 
 namespace tensority::pool {
 
@@ -30,16 +27,17 @@ class ChainView {
   virtual core::Result<std::uint64_t> block_reward(std::string_view hash) = 0;
 };
 
-// The node's RPC (get-block-count, get-block-hash, get-block-header).
+// ChainView over the shared node client (noderpc::Client), which knows the RPC; this only
+// converts hashes to the store's hex.
 class RpcChainView : public ChainView {
  public:
-  explicit RpcChainView(wallet::RpcNodeClient& rpc) : rpc_(rpc) {}
-  core::Result<std::uint64_t> tip_height() override;
+  explicit RpcChainView(const noderpc::Client& client) : client_(client) {}
+  core::Result<std::uint64_t> tip_height() override { return client_.block_count(); }
   core::Result<std::optional<std::string>> main_hash_at(std::uint64_t height) override;
   core::Result<std::uint64_t> block_reward(std::string_view hash) override;
 
  private:
-  wallet::RpcNodeClient& rpc_;
+  const noderpc::Client& client_;
 };
 
 struct TrackerOptions {

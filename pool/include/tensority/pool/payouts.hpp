@@ -32,7 +32,7 @@ struct PayoutReport {
 class Payer {
  public:
   using LogFn = std::function<void(bool warning, const std::string& line)>;
-  Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNodeClient& rpc, chain::Network network,
+  Payer(StoreWriter& store, wallet::Keystore& keystore, wallet::RpcNode& rpc, chain::Network network,
         PayoutOptions options, LogFn log);
 
   // Moves every open payout on as far as it can go (after a crash, or while waiting for a block).
@@ -52,7 +52,7 @@ class Payer {
 
   StoreWriter& store_;
   wallet::Keystore& keystore_;
-  wallet::RpcNodeClient& rpc_;
+  wallet::RpcNode& rpc_;
   chain::Network network_;
   PayoutOptions options_;
   LogFn log_;

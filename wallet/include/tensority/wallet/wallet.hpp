@@ -3,8 +3,9 @@
 // `tensority wallet` command is a thin layer over this API:
 //
 //   auto ks = wallet::Keystore::load(path);           // or Keystore::create(...)
-//   auto rpc = wallet::RpcNodeClient::create("http://127.0.0.1:9890", token);
-//   wallet::Wallet w(*ks, *rpc);
+//   auto client = noderpc::Client::create("http://127.0.0.1:9890", token);
+//   wallet::RpcNode node(*client);
+//   wallet::Wallet w(*ks, node);
 //   auto tx = w.prepare_send({.to = "sm1q...", .amount = 1000});
 //   auto id = w.submit(*tx);
 //
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tensority/noderpc/client.hpp"
 #include "tensority/wallet/builder.hpp"
 #include "tensority/wallet/keystore.hpp"
 
@@ -38,33 +40,20 @@ class NodeClient {
 // Default RPC URL per network: mainnet :9888, testnet :9889, regtest :9890 on 127.0.0.1.
 std::string default_node_url(chain::Network net);
 
-struct TxStatus {
-  Hash tx_id{};
-  std::string status;  // "mempool" or "confirmed"
-  std::optional<std::uint64_t> block_height;
-  bool status_fail = false;
-};
-
-// The node's JSON RPC over HTTP: POST /<method>, {"status":"success","data":...} or
-// {"status":"fail","code","msg"}; a failure answers the node's msg (and code).
-class RpcNodeClient : public NodeClient {
+// The wallet's node over RPC: noderpc::Client, the client the miner and the pool use too.
+class RpcNode : public NodeClient {
  public:
-  static core::Result<std::unique_ptr<RpcNodeClient>> create(std::string_view url, std::string bearer_token = {},
-                                                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  ~RpcNodeClient() override;
+  explicit RpcNode(noderpc::Client client) : client_(std::move(client)) {}
+  const noderpc::Client& client() const { return client_; }
 
-  // One call: `body` is a JSON object (empty: {}); answers the "data" member as JSON text.
-  core::Result<std::string> call(std::string_view method, std::string_view body);
-
-  core::Result<std::uint64_t> block_count() override;
+  core::Result<std::uint64_t> block_count() override { return client_.block_count(); }
   core::Result<std::vector<Utxo>> unspent_outputs(std::string_view address) override;
-  core::Result<Hash> submit_transaction(std::span<const std::uint8_t> raw) override;
-  core::Result<TxStatus> get_transaction(const Hash& tx_id);
+  core::Result<Hash> submit_transaction(std::span<const std::uint8_t> raw) override {
+    return client_.submit_transaction(raw);
+  }
 
  private:
-  struct Impl;
-  explicit RpcNodeClient(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  noderpc::Client client_;
 };
 
 // get-unspent-outputs "data" (a JSON array) as UTXOs; each entry's id must match the

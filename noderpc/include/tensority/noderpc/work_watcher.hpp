@@ -12,9 +12,9 @@
 #include <mutex>
 #include <string>
 
-#include "tensority/net/node_client.hpp"
+#include "tensority/noderpc/client.hpp"
 
-namespace tensority::net {
+namespace tensority::noderpc {
 
 struct WorkWatcherOptions {
   // How long one long-poll waits on the node; also bounds how long close() takes.
@@ -32,10 +32,10 @@ class WorkWatcher {
  public:
   // Called from the thread in open() or run(), in order; new_block: another parent than the
   // previous template's.
-  using WorkFn = std::function<void(const NodeWork& work, bool new_block)>;
+  using WorkFn = std::function<void(const Work& work, bool new_block)>;
   using LogFn = std::function<void(bool warning, const std::string& line)>;
 
-  WorkWatcher(const NodeClient& client, WorkWatcherOptions options, WorkFn on_work, LogFn log);
+  WorkWatcher(const Client& client, WorkWatcherOptions options, WorkFn on_work, LogFn log);
 
   // The first template (handed to on_work) and the choice of channel. Once.
   core::Result<bool> open();
@@ -49,14 +49,14 @@ class WorkWatcher {
   PushChannel channel() const { return channel_; }
 
  private:
-  void publish(const NodeWork& work, bool new_block);
+  void publish(const Work& work, bool new_block);
 
-  const NodeClient& client_;
+  const Client& client_;
   WorkWatcherOptions options_;
   WorkFn on_work_;
   LogFn log_;
   PushChannel channel_ = PushChannel::none;
-  std::unique_ptr<WebSocketClient> ws_;
+  std::unique_ptr<net::WebSocketClient> ws_;
   core::Hash parent_{};
   std::chrono::steady_clock::time_point last_template_{};
   std::atomic<bool> closing_{false};
@@ -66,4 +66,4 @@ class WorkWatcher {
   std::condition_variable cv_;
 };
 
-}  // namespace tensority::net
+}  // namespace tensority::noderpc

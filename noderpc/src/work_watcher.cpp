@@ -1,13 +1,13 @@
-#include "tensority/net/work_watcher.hpp"
+#include "tensority/noderpc/work_watcher.hpp"
 
-namespace tensority::net {
+namespace tensority::noderpc {
 
 using Clock = std::chrono::steady_clock;
 
-WorkWatcher::WorkWatcher(const NodeClient& client, WorkWatcherOptions options, WorkFn on_work, LogFn log)
+WorkWatcher::WorkWatcher(const Client& client, WorkWatcherOptions options, WorkFn on_work, LogFn log)
     : client_(client), options_(options), on_work_(std::move(on_work)), log_(std::move(log)) {}
 
-void WorkWatcher::publish(const NodeWork& work, bool new_block) {
+void WorkWatcher::publish(const Work& work, bool new_block) {
   parent_ = work.header.previous_block_id;
   last_template_ = Clock::now();
   if (on_work_) on_work_(work, new_block);
@@ -114,4 +114,4 @@ void WorkWatcher::fetch_now(bool force) {
   cv_.notify_all();
 }
 
-}  // namespace tensority::net
+}  // namespace tensority::noderpc
