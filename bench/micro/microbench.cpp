@@ -1,4 +1,4 @@
-// Microbenchmarks of the Tensority building blocks (spec section 4): the per-seed cache build,
+// Microbenchmarks of the Tensority building blocks (docs/spec/tensority.md section 4): the per-seed cache build,
 // one 256x256x256 product + reduction per CPU kernel variant, a full hash per variant, the
 // reference hash and the block ID. Single-threaded and unpinned; inputs are made once from a
 // fixed-seed generator and every cache is built once, outside the timed loops.

@@ -39,7 +39,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kShownChars = 120;
-constexpr std::uint64_t kNonceSpan = std::uint64_t{1} << 32;  // the low 32 bits are the miner's (spec 5.3)
+constexpr std::uint64_t kNonceSpan = std::uint64_t{1} << 32;  // the low 32 bits are the miner's (docs/spec/stratum.md 5.3)
 
 std::string printable(std::string_view text) { return core::printable(text, kShownChars); }
 

@@ -79,7 +79,7 @@ UtxoEntry entry_for_output(const TxOutput& out, const Hash& mux_id, std::uint64_
 }
 
 // Connects one block to the view: spends must find unspent, mature outputs; outputs must
-// be new. A status_fail transaction moves only BTM (spec 1.6). Fills undo as it goes.
+// be new. A status_fail transaction moves only BTM (docs/spec/node.md 1.6). Fills undo as it goes.
 core::Result<bool> apply_block(UtxoView& view, const Block& block, const std::vector<bool>& status_fail,
                                std::uint64_t height, BlockUndo& undo) {
   using R = core::Result<bool>;

@@ -1,4 +1,4 @@
-// ChainStore on RocksDB (node spec 1.9).
+// ChainStore on RocksDB (docs/spec/node.md 1.9).
 //
 // Key layout (one default column family; ids and hashes are the raw 32 bytes, never hex):
 //

@@ -48,7 +48,7 @@ core::Result<Hash> Mempool::add_locked(const Transaction& tx) {
   const Hash id = entries.tx_id;
   if (txs_.contains(id)) return R::failure("transaction " + core::to_hex(id) + " is already in the mempool");
 
-  // Relay policy (spec 1.8): gas is paid in BTM, so a transaction must spend some; no
+  // Relay policy (docs/spec/node.md 1.8): gas is paid in BTM, so a transaction must spend some; no
   // zero-amount outputs; coinbases only come in blocks.
   bool spends_btm = false;
   for (const TxInput& in : tx.inputs) {

@@ -37,7 +37,7 @@ ShareCheck check_share(const ShareJob& job, std::uint64_t nonce, const std::opti
     out.verdict = ShareVerdict::wrong_result;
   } else if (core::check_pow(out.result, out.header.bits)) {
     // The node's comparison (value <= CompactToBig(bits)), not a difficulty derived from it:
-    // spec 3.6 shows how the latter loses half of all blocks.
+    // docs/spec/stratum.md 3.6 shows how the latter loses half of all blocks.
     out.verdict = ShareVerdict::block;
   } else if (job.share_target.met_by(out.result)) {
     out.verdict = ShareVerdict::share;

@@ -1,4 +1,4 @@
-// Bytom B3 stratum encode/decode (spec stratum.md sections 1-3). Every reader of outside bytes
+// Bytom B3 stratum encode/decode (docs/spec/stratum.md sections 1-3). Every reader of outside bytes
 // checks types before touching a value, so nlohmann never gets to throw a type_error at us.
 #include "tensority/stratum/codec.hpp"
 

@@ -33,7 +33,7 @@ expect_out c5d4a19ce842fee409696d14e483f9efe4a7ecc036d1cfeba0199f13f14dc90f hash
 expect_out c5d4a19ce842fee409696d14e483f9efe4a7ecc036d1cfeba0199f13f14dc90f hash \
   --block-hash "$zero" --seed "$zero" --kernel portable_rowmajor
 
-# Mainnet genesis header (spec section 5): ID, PoW result, difficulty, validity.
+# Mainnet genesis header (docs/spec/tensority.md section 5): ID, PoW result, difficulty, validity.
 genesis=0101000000000000000000000000000000000000000000000000000000000000000000e08ffbd6054058e45ceb675a0b3d7ad3ab9d4288048789de8194e9766b26d8f42fdb624d4390c9c377e5192668bc0a367e4a4764f11e7c725ecced1d7b6a492974fab1b6d5bce19f8080a88d02e8b68480808080801e
 out=$("$bin" hash --header "$genesis" --json 2>/dev/null)
 for want in '"block_id": "a75483474799ea1aa6bb910a1a5025b4372bf20bef20f246a2c2dc5e12e8a053"' \
@@ -41,7 +41,7 @@ for want in '"block_id": "a75483474799ea1aa6bb910a1a5025b4372bf20bef20f246a2c2dc
             '"target": "0000011b68000000'; do
   if [[ "$out" == *"$want"* ]]; then ok; else bad "genesis header json lacks $want: $out"; fi
 done
-# Testnet genesis does not meet its own target (spec section 9).
+# Testnet genesis does not meet its own target (docs/spec/tensority.md section 9).
 testnet=0101000000000000000000000000000000000000000000000000000000000000000000e8b287d9054058e45ceb675a0b3d7ad3ab9d4288048789de8194e9766b26d8f42fdb624d4390c9c377e5192668bc0a367e4a4764f11e7c725ecced1d7b6a492974fab1b6d5bce19f8080a88d02cc99b3808080808020
 out=$("$bin" hash --header "$testnet" 2>/dev/null)
 if [[ "$out" == *"ce4fe9431cd0225b3a811f8f8ec922f2b07a921bb12a8dddae9a85540072c770"* && "$out" == *"NOT valid"* ]]; then ok; else bad "testnet genesis: $out"; fi

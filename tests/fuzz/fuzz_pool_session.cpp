@@ -57,7 +57,7 @@ constexpr int kReplyTimeoutSeconds = 5;
 // Replies are re-read without the server's limit: a job push is longer than a request may be.
 constexpr std::size_t kNoLimit = static_cast<std::size_t>(-1);
 
-// The mainnet genesis header (spec section 5), a real header to hand out as work.
+// The mainnet genesis header (docs/spec/tensority.md section 5), a real header to hand out as work.
 constexpr std::string_view kGenesisHeader =
     "0101000000000000000000000000000000000000000000000000000000000000000000e08ffbd6054058e45ceb675a0b3d7ad3ab9d42880487"
     "89de8194e9766b26d8f42fdb624d4390c9c377e5192668bc0a367e4a4764f11e7c725ecced1d7b6a492974fab1b6d5bce19f8080a88d02e8"

@@ -88,7 +88,7 @@ TENSORITY_HD void sha3_256(const std::uint8_t* in, std::uint32_t len, std::uint8
   for (int i = 0; i < 32; ++i) out[i] = static_cast<std::uint8_t>(st[i / 8] >> (8 * (i % 8)));
 }
 
-// Block ID of a 136-byte ID body whose last 8 bytes are the nonce (spec section 5).
+// Block ID of a 136-byte ID body whose last 8 bytes are the nonce (docs/spec/tensority.md section 5).
 TENSORITY_HD void block_id(const std::uint8_t body[136], std::uint8_t id[32]) {
   std::uint8_t outer[52] = {'e', 'n', 't', 'r', 'y', 'i', 'd', ':', 'b', 'l', 'o', 'c', 'k',
                             'h', 'e', 'a', 'd', 'e', 'r', ':'};
@@ -182,7 +182,7 @@ TENSORITY_HD std::uint32_t add_bytes(std::uint32_t x, std::uint32_t y) {
   return ((x & 0x7F7F7F7Fu) + (y & 0x7F7F7F7Fu)) ^ ((x ^ y) & 0x80808080u);
 }
 
-// The strided packing of spec section 4: given the summed bytes of columns j..j+3 (q0),
+// The strided packing of docs/spec/tensority.md section 4: given the summed bytes of columns j..j+3 (q0),
 // j+64.. (q1), j+128.. (q2) and j+192.. (q3), word i is W[r][j + i].
 TENSORITY_HD void pack_words(std::uint32_t q0, std::uint32_t q1, std::uint32_t q2, std::uint32_t q3,
                              std::uint32_t out[4]) {

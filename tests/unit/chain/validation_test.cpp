@@ -1,4 +1,4 @@
-// Transaction and block body rules of Bytom v1.1.1 (node spec 1.6): the gas order and its
+// Transaction and block body rules of Bytom v1.1.1 (docs/spec/node.md 1.6): the gas order and its
 // exact numbers, the gas-invalid / status_fail split, standardness as consensus, balances,
 // issuance, the coinbase and the block checks. Known answers come from upstream's
 // protocol/validation tests (TestCoinbase, TestRuleAA's raw transaction, TestTimeRange,
@@ -104,7 +104,7 @@ TEST(Subsidy, Schedule) {
   EXPECT_EQ(block_subsidy(~std::uint64_t{0}), 0u);
 }
 
-// The transaction's bytes, by hand (node spec 1.4):
+// The transaction's bytes, by hand (docs/spec/node.md 1.4):
 //   0x07, version 1, time_range 0, 1 input                                        4
 //   input: asset version 1; commitment extstr 1 + [type 1 + nested extstr 1 + (source 32,
 //     asset 32, amount 4, position 1, VM version 1, program 1+22 = 93)] = 96; witness extstr

@@ -1,6 +1,6 @@
 // NodeSession against a bytomd-shaped node on loopback: get-work and submit-work over HTTP,
 // no wait-new-block (bytomd's HTTP 500 "not Found"), and new blocks pushed on `/websocket-subscribe` as spec
-// stratum.md 4.5 and examples.json describe them. A second node offers no websocket either
+// docs/spec/stratum.md 4.5 and examples.json describe them. A second node offers no websocket either
 // and must be polled.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// A full block on the wire (node spec 1.2): the header with serflag 0x03, a varint31
+// A full block on the wire (docs/spec/node.md 1.2): the header with serflag 0x03, a varint31
 // transaction count and the transactions. Parse and serialise are byte-exact.
 #include <span>
 #include <vector>

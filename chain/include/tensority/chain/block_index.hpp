@@ -1,7 +1,7 @@
 #pragma once
-// The block index (node spec 1.8): every known header as a node with its parent, height,
-// cumulative work and epoch seed, and the header rules checked against a parent (spec 1.6,
-// tensority.md 8). Proof of work is checked apart (PowChecker, core::check_pow) so a caller
+// The block index (docs/spec/node.md 1.8): every known header as a node with its parent, height,
+// cumulative work and epoch seed, and the header rules checked against a parent (docs/spec/node.md 1.6,
+// docs/spec/tensority.md 8). Proof of work is checked apart (PowChecker, core::check_pow) so a caller
 // can run it for many headers in parallel.
 #include <cstdint>
 #include <memory>

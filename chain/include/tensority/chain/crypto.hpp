@@ -1,5 +1,5 @@
 #pragma once
-// The hash and signature primitives the BVM and the wallet share (node spec 1.4, 1.13):
+// The hash and signature primitives the BVM and the wallet share (docs/spec/node.md 1.4, 1.13):
 // HASH160 is a single RIPEMD-160, signatures are plain ed25519 over 32-byte messages.
 #include <array>
 #include <cstdint>

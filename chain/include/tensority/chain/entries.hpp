@@ -1,5 +1,5 @@
 #pragma once
-// Entry-ID hashing (node spec 1.3, 1.4): each consensus object is an entry whose ID is
+// Entry-ID hashing (docs/spec/node.md 1.3, 1.4): each consensus object is an entry whose ID is
 // SHA3("entryid:" || type || ":" || SHA3(body)). A wire transaction maps to an entry graph
 // (inputs, one mux, outputs or retirements, the txheader) whose txheader ID is the
 // transaction ID. Witness data (arguments, sizes) is outside every ID.

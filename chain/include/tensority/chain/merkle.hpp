@@ -1,5 +1,5 @@
 #pragma once
-// Bytom's merkle trees (node spec 1.5): leaf SHA3(0x00 || leaf), node SHA3(0x01 || l || r),
+// Bytom's merkle trees (docs/spec/node.md 1.5): leaf SHA3(0x00 || leaf), node SHA3(0x01 || l || r),
 // split at the largest power of two below n, and SHA3("") for no leaves.
 #include <span>
 #include <vector>

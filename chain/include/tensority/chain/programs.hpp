@@ -1,5 +1,5 @@
 #pragma once
-// The standard control programs and witness scripts (node spec 1.4): what the BVM subset
+// The standard control programs and witness scripts (docs/spec/node.md 1.4): what the BVM subset
 // executes, what the standardness rules accept for BTM, and what the wallet builds.
 #include <cstdint>
 #include <span>

@@ -1,5 +1,5 @@
 #pragma once
-// Bytom v1.1.1 transactions on the wire (node spec 1.4): byte-exact parse and serialise.
+// Bytom v1.1.1 transactions on the wire (docs/spec/node.md 1.4): byte-exact parse and serialise.
 // Every extensible string keeps its unparsed tail ("suffix") and re-emits it as it came, and
 // inputs and outputs of an asset version other than 1 are kept opaque, so any transaction
 // the parser accepts serialises back to the same bytes.

@@ -1,5 +1,5 @@
 #pragma once
-// Body rules of Bytom v1.1.1 (node spec 1.6): one transaction's gas, graph and program checks,
+// Body rules of Bytom v1.1.1 (docs/spec/node.md 1.6): one transaction's gas, graph and program checks,
 // and a block's coinbase, gas limit and commitments. Nothing here reads the UTXO set:
 // whether a spent output exists, is unspent and is mature is the connect step's job.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The BVM subset this node runs (node spec 1.4, 1.6; docs/bvm.md): Bytom v1.1.1's instruction
+// The BVM subset this node runs (docs/spec/node.md 1.4, 1.6; docs/bvm.md): Bytom v1.1.1's instruction
 // format, its stack machine and its gas accounting, for the opcodes the standard programs use.
 // Programs are interpreted, not matched against templates, so anything built from the supported
 // opcodes runs exactly as upstream runs it, gas included. A defined opcode outside the subset

@@ -1,6 +1,6 @@
 #pragma once
 // Block header: the 136-byte ID body, the block ID, and the wire serialisation
-// (spec section 5).
+// (docs/spec/tensority.md section 5).
 #include <array>
 #include <cstddef>
 #include <cstdint>

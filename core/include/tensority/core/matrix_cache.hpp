@@ -1,6 +1,6 @@
 #pragma once
 // The per-seed cache: 256 row-major int8 matrices of 256x256 (16 MiB) made by the scrypt
-// smix core (spec section 3).
+// smix core (docs/spec/tensority.md section 3).
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Difficulty retarget and the seed schedule (spec sections 6 and 8).
+// Difficulty retarget and the seed schedule (docs/spec/tensority.md sections 6 and 8).
 #include <cstdint>
 #include <optional>
 

@@ -1,6 +1,6 @@
 #pragma once
 // The 64-bit compact "bits" (55-bit mantissa), targets, work and the PoW comparison
-// (spec section 7).
+// (docs/spec/tensority.md section 7).
 #include <array>
 #include <cstdint>
 

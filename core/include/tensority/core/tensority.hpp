@@ -1,5 +1,5 @@
 #pragma once
-// Reference Tensority (spec section 4): slow, obviously correct, and the pieces every
+// Reference Tensority (docs/spec/tensority.md section 4): slow, obviously correct, and the pieces every
 // fast kernel shares (lane indices, reduction, lane sum, FNV fold, final hash).
 #include <array>
 #include <cstdint>

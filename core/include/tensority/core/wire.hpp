@@ -1,5 +1,5 @@
 #pragma once
-// Bytom's wire primitives (node spec 1.1): uvarints in the varint63 and varint31 flavours,
+// Bytom's wire primitives (docs/spec/node.md 1.1): uvarints in the varint63 and varint31 flavours,
 // varstr, varstr lists and extensible strings, and the little-endian 64-bit words used inside
 // entry hashing. The Reader is for untrusted bytes: every read checks what is left, and the
 // first failure records one line naming the absolute byte offset and the field.

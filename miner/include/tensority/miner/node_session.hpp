@@ -1,5 +1,5 @@
 #pragma once
-// Solo mining against a node's mining RPC (spec node.md, stratum.md section 4): get-work for
+// Solo mining against a node's mining RPC (docs/spec/node.md, docs/spec/stratum.md section 4): get-work for
 // the template, submit-work for a found block. New blocks arrive through the node's
 // `wait-new-block` long-poll where it answers (our node); a bytomd 1.x node has no such call,
 // so the session subscribes to bytomd's `/websocket-subscribe` new-block notifications

@@ -1,5 +1,5 @@
 #pragma once
-// A pool connection speaking the Bytom B3 stratum dialect (spec stratum.md sections 1-3, 8)
+// A pool connection speaking the Bytom B3 stratum dialect (docs/spec/stratum.md sections 1-3, 8)
 // over TCP or TLS: login, jobs as Work, submits with their verdicts, keepalives, and the
 // timeouts that let the failover logic replace a dead or silent pool.
 #include <chrono>

@@ -1,5 +1,5 @@
 #pragma once
-// Block templates for miners (node spec 1.10): the coinbase paying the configured program
+// Block templates for miners (docs/spec/node.md 1.10): the coinbase paying the configured program
 // (subsidy + fees), mempool transactions by fee per gas up to the gas limit, rebuilt on a
 // new tip or new transactions; and the CPU mining behind regtest's `generate`.
 #include <atomic>

@@ -1,5 +1,5 @@
 #pragma once
-// The chain state (node spec 1.8): the block index, the stored blocks and the UTXO set, with
+// The chain state (docs/spec/node.md 1.8): the block index, the stored blocks and the UTXO set, with
 // block processing, orphans, chain selection, reorgs with undo data, and invalid blocks
 // marked for good. Thread-safe: one writer at a time, readers alongside.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The node's storage on RocksDB (node spec 1.9, issue 5 "Storage"): blocks, every stored
+// The node's storage on RocksDB (docs/spec/node.md 1.9, issue 5 "Storage"): blocks, every stored
 // header with its flags, the UTXO set (with an index by control program for wallets), undo
 // data per connected block and the chain tip. Writes go through a Batch that lands whole or
 // not at all, so a process killed at any moment reopens to a consistent state.

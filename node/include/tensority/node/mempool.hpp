@@ -1,5 +1,5 @@
 #pragma once
-// Transactions waiting for a block (node spec 1.8): validated against the next height and
+// Transactions waiting for a block (docs/spec/node.md 1.8): validated against the next height and
 // the confirmed UTXO set, double spends refused, ordered by fee per gas for templates, and
 // kept in step with the chain (confirmed ones leave, conflicting ones are dropped, those of
 // detached blocks come back).

@@ -1,5 +1,5 @@
 #pragma once
-// Proof-of-work checks for the node (node spec 1.7, 1.13 item 11): Tensority results for
+// Proof-of-work checks for the node (docs/spec/node.md 1.7, 1.13 item 11): Tensority results for
 // many headers at once, spread over the cores, with an LRU of prepared matrix caches (one
 // per seed) so headers across epochs do not rebuild them each time.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Disjoint nonce ranges for stratum sessions (spec stratum.md 5.3 item 3). All miners of one
+// Disjoint nonce ranges for stratum sessions (docs/spec/stratum.md 5.3 item 3). All miners of one
 // pool share one header per height (there is no extranonce), so the ranges are the only thing
 // that keeps two sessions, or two pool instances on one database, from doing the same work.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The stratum server: TCP sessions speaking the Bytom B3 dialect (spec stratum.md 1-2) on
+// The stratum server: TCP sessions speaking the Bytom B3 dialect (docs/spec/stratum.md 1-2) on
 // Boost.Asio. Each I/O thread owns one single-threaded io_context and the sessions accepted
 // onto it, so a session's state is only ever touched by its own thread; other threads post
 // to it. A new block reaches every session as one pass per thread over a job line rendered

@@ -1,5 +1,5 @@
 #pragma once
-// The jobs one stratum session was sent (spec stratum.md 5.3 item 2): the last `capacity`,
+// The jobs one stratum session was sent (docs/spec/stratum.md 5.3 item 2): the last `capacity`,
 // each tied to the node template it came from, so a submit names a job the pool can rebuild
 // exactly, and a job from a block that has since been replaced is told apart from one the
 // session never had.

@@ -1,5 +1,5 @@
 #pragma once
-// The pool's verdict on one submitted share (spec stratum.md 3 and 5.3 item 4): the header
+// The pool's verdict on one submitted share (docs/spec/stratum.md 3 and 5.3 item 4): the header
 // rebuilt from the job the session was sent and the submitted nonce, its block ID, Tensority
 // through the engine, then the share target the miner was told (the rounded 4-byte field)
 // and the network target of the job's bits, the node's own comparison. Duplicates are caught

@@ -1,5 +1,5 @@
 #pragma once
-// The Bytom B3 stratum dialect (spec stratum.md sections 1-3) as pure functions: field
+// The Bytom B3 stratum dialect (docs/spec/stratum.md sections 1-3) as pure functions: field
 // encodings, the job object, target fields, submit nonces and whole message lines. No I/O;
 // shared by the miner's client and the pool's server. Everything that reads outside bytes
 // returns a core::Result with a one-line error and never throws.
@@ -23,7 +23,7 @@ namespace tensority::stratum {
 // btmcpool reads lines of at most 10 KiB and treats longer ones as a flood.
 inline constexpr std::size_t kDefaultMaxLine = 10 * 1024;
 
-// Error codes (btmcpool numbering, spec 2.7; 25 from btcpool). Antpool sends -1 for everything.
+// Error codes (btmcpool numbering, docs/spec/stratum.md 2.7; 25 from btcpool). Antpool sends -1 for everything.
 inline constexpr int kErrGeneric = -1;
 inline constexpr int kErrUnknown = 20;
 inline constexpr int kErrJobNotFound = 21;
@@ -56,7 +56,7 @@ core::Result<core::Hash> decode_hash(std::string_view text);
 std::string encode_submit_nonce(std::uint64_t nonce);
 core::Result<std::uint64_t> decode_submit_nonce(std::string_view text);
 
-// Share target field (spec 3.5), miner rule: hex-decode 1..32 bytes, reverse them and place
+// Share target field (docs/spec/stratum.md 3.5), miner rule: hex-decode 1..32 bytes, reverse them and place
 // them at the most-significant end of a zeroed 256-bit big-endian number. An all-zero field
 // is refused (no result could ever qualify).
 core::Result<core::BigInt> decode_target_field_big(std::string_view text);
@@ -70,7 +70,7 @@ std::string target_field_for_difficulty(std::uint64_t difficulty);
 // About 2^256 / target, for display and statistics; 0 for a zero target.
 double difficulty_of_target(const core::BigInt& target);
 
-// One job object (spec 2.3). The header carries nonce 0; the job's nonce field is nonce_start.
+// One job object (docs/spec/stratum.md 2.3). The header carries nonce 0; the job's nonce field is nonce_start.
 struct Job {
   std::string job_id;  // decimal text, value <= 2^64-1, echoed exactly as received
   core::BlockHeader header;
