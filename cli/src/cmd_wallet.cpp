@@ -132,7 +132,10 @@ json address_json(const w::AddressEntry& a) {
 
 std::string join_keys(const std::vector<std::uint32_t>& keys) {
   std::string s;
-  for (std::size_t i = 0; i < keys.size(); ++i) s += (i ? "," : "") + std::to_string(keys[i]);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) s += ',';
+    s += std::to_string(keys[i]);
+  }
   return s;
 }
 

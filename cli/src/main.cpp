@@ -1,5 +1,8 @@
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 
@@ -10,13 +13,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
 
-  const Runner hash = add_hash(app);
-  const Runner bench = add_bench(app);
-  const Runner devices = add_devices(app);
-  const Runner node = add_node(app);
-  const Runner wallet = add_wallet(app);
-  const Runner mine = add_mine(app);
-  const Runner pool = add_pool(app);
+  std::vector<std::pair<std::string, Runner>> runners;
+  for (const Command& c : builtin_commands()) runners.emplace_back(c.name, c.add(app));
 
   try {
     app.parse(argc, argv);
@@ -32,13 +30,9 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (app.got_subcommand("hash")) return hash();
-    if (app.got_subcommand("bench")) return bench();
-    if (app.got_subcommand("devices")) return devices();
-    if (app.got_subcommand("node")) return node();
-    if (app.got_subcommand("wallet")) return wallet();
-    if (app.got_subcommand("mine")) return mine();
-    if (app.got_subcommand("pool")) return pool();
+    for (const auto& [name, run] : runners) {
+      if (app.got_subcommand(name)) return run();
+    }
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tensority: error: %s\n", e.what());
     return kExitUsage;
