@@ -30,16 +30,9 @@ core::Result<T> fail(std::string_view method, const std::string& why) {
   return core::Result<T>::failure("unexpected " + std::string(method) + " answer from the node: " + why);
 }
 
-}  // namespace
-
-Reply parse_reply(std::string_view body) {
+// The verdict of an envelope already parsed (a JSON object).
+Reply reply_of(const json& j) {
   Reply r;
-  auto doc = parse_json(body, kMaxReplyDepth);
-  if (!doc || !doc->is_object()) {
-    r.message = "the node's reply is not a JSON object";
-    return r;
-  }
-  const json& j = *doc;
   if (text_member(j, "status") == "success") {
     r.success = true;
     return r;
@@ -58,22 +51,39 @@ Reply parse_reply(std::string_view body) {
   return r;
 }
 
-bool is_refusal(std::string_view error) { return error.starts_with(kRefusalPrefix); }
-
-bool is_unknown_method_reply(unsigned http_status, std::string_view body) {
+// doc: the reply body parsed, or null when it is not JSON.
+bool unknown_method(unsigned http_status, const json* doc) {
   if (http_status == 404) return true;
   // bytomd answers an unknown path with 500 and detail "not Found", or, with its wallet off,
   // with a redirect to /error.
   if (http_status == 301 || http_status == 302) return true;
+  return doc != nullptr && doc->is_object() && text_member(*doc, "detail") == "not Found";
+}
+
+}  // namespace
+
+Reply parse_reply(std::string_view body) {
   auto doc = parse_json(body, kMaxReplyDepth);
-  return doc && doc->is_object() && text_member(*doc, "detail") == "not Found";
+  if (!doc || !doc->is_object()) {
+    Reply r;
+    r.message = "the node's reply is not a JSON object";
+    return r;
+  }
+  return reply_of(*doc);
+}
+
+bool is_refusal(std::string_view error) { return error.starts_with(kRefusalPrefix); }
+
+bool is_unknown_method_reply(unsigned http_status, std::string_view body) {
+  auto doc = parse_json(body, kMaxReplyDepth);
+  return unknown_method(http_status, doc ? &*doc : nullptr);
 }
 
 core::Result<Work> parse_get_work_reply(std::string_view body) {
   using R = core::Result<Work>;
   auto doc = parse_json(body, kMaxReplyDepth);
   if (!doc || !doc->is_object()) return R::failure("get-work: the reply is not a JSON object");
-  const Reply reply = parse_reply(body);
+  const Reply reply = reply_of(*doc);
   if (!reply.success) return R::failure("get-work: " + reply.message);
   const auto data = doc->find("data");
   if (data == doc->end() || !data->is_object()) return R::failure("get-work: the reply has no data object");
@@ -117,7 +127,13 @@ net::HttpClientOptions Client::options(std::chrono::milliseconds extra) const {
 }
 
 core::Result<std::string> Client::call(std::string_view method, std::string_view body) const {
-  using R = core::Result<std::string>;
+  auto data = call_data(method, body);
+  if (!data) return core::Result<std::string>::failure(data.error());
+  return data->dump();
+}
+
+core::Result<nlohmann::json> Client::call_data(std::string_view method, std::string_view body) const {
+  using R = core::Result<json>;
   const std::string path = "/" + std::string(method);
   auto resp = net::http_post(url_, path, body.empty() ? std::string_view("{}") : body, options());
   if (!resp) return R::failure("cannot reach the node at " + url_text_ + ": " + one_line(resp.error()));
@@ -133,13 +149,13 @@ core::Result<std::string> Client::call(std::string_view method, std::string_view
   const std::string status = text_member(*doc, "status");
   if (status == "success") {
     const auto data = doc->find("data");
-    return data == doc->end() ? std::string("null") : data->dump();
+    return data == doc->end() ? json() : std::move(*data);
   }
   if (status == "fail") {
-    if (is_unknown_method_reply(resp->status, resp->body)) {
+    if (unknown_method(resp->status, &*doc)) {
       return R::failure("the node at " + url_text_ + " has no " + std::string(method) + " method");
     }
-    return refusal<std::string>(method, parse_reply(resp->body).message);
+    return refusal<json>(method, reply_of(*doc).message);
   }
   return R::failure("the node answered " + std::string(method) + " with HTTP " + std::to_string(resp->status) +
                     " and an unknown envelope");
@@ -168,12 +184,13 @@ core::Result<std::optional<core::Hash>> Client::wait_new_block(const core::Hash&
   const json body{{"after_hash", core::to_hex(after)}, {"timeout_ms", wait.count()}};
   auto response = net::http_post(url_, "/wait-new-block", body.dump(), options(wait));
   if (!response) return R::failure("wait-new-block: " + response.error());
-  if (is_unknown_method_reply(response->status, response->body)) return R::failure("unsupported");
   auto doc = parse_json(response->body, kMaxReplyDepth);
-  const json* data = doc && doc->is_object() && doc->contains("data") ? &(*doc)["data"] : nullptr;
+  const bool object = doc && doc->is_object();
+  if (unknown_method(response->status, object ? &*doc : nullptr)) return R::failure("unsupported");
+  const json* data = object && doc->contains("data") ? &(*doc)["data"] : nullptr;
   const std::string hash_hex = data != nullptr && data->is_object() ? text_member(*data, "hash") : std::string();
   if (hash_hex.empty()) {
-    const Reply reply = parse_reply(response->body);
+    const Reply reply = object ? reply_of(*doc) : parse_reply(response->body);
     return R::failure("wait-new-block: " + (reply.success ? std::string("no hash in the reply") : reply.message));
   }
   const auto hash = core::hash_from_hex(hash_hex);
@@ -189,16 +206,14 @@ std::unique_ptr<net::WebSocketClient> Client::subscribe_new_blocks() const {
   return ws;
 }
 
-namespace {
-
-// call() and then the data as a JSON object, or a failure naming the method.
-core::Result<json> call_object(const Client& c, std::string_view method, const json& body) {
-  auto data = c.call(method, body.dump());
-  if (!data) return core::Result<json>::failure(data.error());
-  json parsed = json::parse(*data, nullptr, false);
-  if (!parsed.is_object()) return fail<json>(method, "the answer's data is not a JSON object");
-  return parsed;
+core::Result<nlohmann::json> Client::call_object(std::string_view method, const nlohmann::json& body) const {
+  auto data = call_data(method, body.dump());
+  if (!data) return data;
+  if (!data->is_object()) return fail<json>(method, "the answer's data is not a JSON object");
+  return data;
 }
+
+namespace {
 
 core::Result<std::uint64_t> u64_member(const json& j, std::string_view method, const char* key) {
   const auto it = j.find(key);
@@ -215,7 +230,7 @@ core::Result<core::Hash> hash_member(const json& j, std::string_view method, con
 }  // namespace
 
 core::Result<std::uint64_t> Client::block_count() const {
-  auto j = call_object(*this, "get-block-count", json::object());
+  auto j = call_object("get-block-count", json::object());
   if (!j) return core::Result<std::uint64_t>::failure(j.error());
   return u64_member(*j, "get-block-count", "block_count");
 }
@@ -225,7 +240,7 @@ core::Result<std::optional<core::Hash>> Client::main_block_at(std::uint64_t heig
   auto tip = block_count();
   if (!tip) return R::failure(tip.error());
   if (height > *tip) return std::optional<core::Hash>{};
-  auto j = call_object(*this, "get-block-header", json{{"block_height", height}});
+  auto j = call_object("get-block-header", json{{"block_height", height}});
   if (!j) return R::failure(j.error());
   auto raw = core::from_hex(text_member(*j, "block_header"));
   if (!raw) return fail<std::optional<core::Hash>>("get-block-header", "block_header: " + raw.error());
@@ -239,26 +254,26 @@ core::Result<std::optional<core::Hash>> Client::main_block_at(std::uint64_t heig
 }
 
 core::Result<std::uint64_t> Client::block_reward(const core::Hash& block) const {
-  auto j = call_object(*this, "get-block-header", json{{"block_hash", core::to_hex(block)}});
+  auto j = call_object("get-block-header", json{{"block_hash", core::to_hex(block)}});
   if (!j) return core::Result<std::uint64_t>::failure(j.error());
   return u64_member(*j, "get-block-header", "reward");
 }
 
 core::Result<std::string> Client::network_id() const {
-  auto j = call_object(*this, "net-info", json::object());
+  auto j = call_object("net-info", json::object());
   if (!j) return core::Result<std::string>::failure(j.error());
   return one_line(text_member(*j, "network_id"));
 }
 
 core::Result<core::Hash> Client::submit_transaction(std::span<const std::uint8_t> raw) const {
-  auto j = call_object(*this, "submit-transaction", json{{"raw_transaction", core::to_hex(raw)}});
+  auto j = call_object("submit-transaction", json{{"raw_transaction", core::to_hex(raw)}});
   if (!j) return core::Result<core::Hash>::failure(j.error());
   return hash_member(*j, "submit-transaction", "tx_id");
 }
 
 core::Result<TxStatus> Client::get_transaction(const core::Hash& tx_id) const {
   using R = core::Result<TxStatus>;
-  auto j = call_object(*this, "get-transaction", json{{"tx_id", core::to_hex(tx_id)}});
+  auto j = call_object("get-transaction", json{{"tx_id", core::to_hex(tx_id)}});
   if (!j) return R::failure(j.error());
   TxStatus s;
   auto id = hash_member(*j, "get-transaction", "tx_id");

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "tensority/core/block_header.hpp"
 #include "tensority/core/types.hpp"
 #include "tensority/net/http.hpp"
@@ -101,6 +103,10 @@ class Client {
 
  private:
   net::HttpClientOptions options(std::chrono::milliseconds extra = std::chrono::milliseconds(0)) const;
+  // call() without writing the data back out: the reply is parsed once.
+  core::Result<nlohmann::json> call_data(std::string_view method, std::string_view body) const;
+  // call_data(), and the data must be a JSON object.
+  core::Result<nlohmann::json> call_object(std::string_view method, const nlohmann::json& body) const;
 
   net::Url url_;
   std::string url_text_;
