@@ -57,10 +57,7 @@ std::unique_ptr<node::Chain> open_chain(const NodeArgs& a, const chain::ChainPar
   options.data_dir = data_dir_of(a, params);
   options.check_pow = check_pow;
   options.pow_threads = a.pow_threads;
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) throw std::runtime_error("cannot create data directory " + options.data_dir.string() + ": " + ec.message());
-  auto chain = node::Chain::open(params, options);
+  auto chain = node::Chain::open(params, options);  // its store creates the directory when missing
   if (!chain) throw std::runtime_error(options.data_dir.string() + ": " + chain.error());
   return std::move(chain).value();
 }

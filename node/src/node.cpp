@@ -1,7 +1,5 @@
 #include "tensority/node/node.hpp"
 
-#include <system_error>
-
 #include "tensority/core/hex.hpp"
 #include "tensority/net/http.hpp"
 #include "tensority/node/block_template.hpp"
@@ -24,10 +22,7 @@ struct Node::Impl {
 core::Result<std::unique_ptr<Node>> Node::start(const NodeOptions& o, LogFn log) {
   using R = core::Result<std::unique_ptr<Node>>;
   auto d = std::make_unique<Impl>();
-  std::error_code ec;
-  std::filesystem::create_directories(o.data_dir, ec);
-  if (ec) return R::failure("cannot create data directory " + o.data_dir.string() + ": " + ec.message());
-  ChainOptions copt;
+  ChainOptions copt;  // the chain store creates the data directory when it is missing
   copt.data_dir = o.data_dir;
   copt.check_pow = true;
   copt.pow_threads = o.pow_threads;

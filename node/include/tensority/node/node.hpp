@@ -18,7 +18,7 @@ namespace tensority::node {
 
 struct NodeOptions {
   chain::Network network = chain::Network::mainnet;
-  std::filesystem::path data_dir;  // created when missing
+  std::filesystem::path data_dir;  // created when missing (by the chain store)
   unsigned pow_threads = 0;        // 0: one per core
   std::string rpc_bind = "127.0.0.1";
   std::uint16_t rpc_port = 0;  // 0: any free port (see rpc_port())
