@@ -20,9 +20,6 @@ struct StoredBlock {
   core::Hash id;
   core::wire::Bytes raw;
   tensority::chain::Block block;
-  bool status_fail(std::size_t tx, const std::optional<BlockMeta>& meta) const {
-    return meta && tx < meta->status_fail.size() && meta->status_fail[tx];
-  }
 };
 
 StoredBlock requested_block(const Call& c) {
@@ -111,7 +108,7 @@ json get_block(const Call& c) {
   const core::BlockHeader& h = b.block.header;
   json txs = json::array();
   for (std::size_t i = 0; i < b.block.transactions.size(); ++i) {
-    txs.push_back(tx_json(b.block.transactions[i], b.status_fail(i, meta), c.network()));
+    txs.push_back(tx_json(b.block.transactions[i], tx_status_fail(meta, i), c.network()));
   }
   return json{{"hash", to_hex(b.id)},
               {"size", b.raw.size() * 2},  // bytomd reports the hex length
@@ -133,7 +130,7 @@ json get_raw_block(const Call& c) {
   // {} for a transaction that passed, {"status_fail":true} for one that failed.
   json verify = json::array();
   for (std::size_t i = 0; i < b.block.transactions.size(); ++i) {
-    verify.push_back(b.status_fail(i, meta) ? json{{"status_fail", true}} : json::object());
+    verify.push_back(tx_status_fail(meta, i) ? json{{"status_fail", true}} : json::object());
   }
   return json{{"raw_block", to_hex(b.raw)}, {"transaction_status", {{"version", 1}, {"verify_status", verify}}}};
 }

@@ -106,6 +106,10 @@ core::Hash block_by_request(const Call& c, bool zero_is_tip) {
   return *id;
 }
 
+bool tx_status_fail(const std::optional<BlockMeta>& meta, std::size_t tx) {
+  return meta && tx < meta->status_fail.size() && meta->status_fail[tx];
+}
+
 json submit_block_to_chain(const Call& c, const tensority::chain::Block& block) {
   const ProcessResult r = c.chain().process_block(block);
   switch (r.outcome) {

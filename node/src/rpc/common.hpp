@@ -63,6 +63,9 @@ std::string address_or_empty(std::span<const std::uint8_t> program, chain::Netwo
 // The block a request names by block_hash or block_height; zero_is_tip: height 0 (or none)
 // means the tip, as bytomd's get-hash-rate has it.
 core::Hash block_by_request(const Call& c, bool zero_is_tip);
+// Whether transaction `tx` of a block failed (status_fail), by the block's stored meta; false
+// when the meta is not known.
+bool tx_status_fail(const std::optional<BlockMeta>& meta, std::size_t tx);
 // Processes a block and answers true when it connected; refuses with the reason otherwise.
 json submit_block_to_chain(const Call& c, const chain::Block& block);
 

@@ -80,7 +80,7 @@ json get_transaction(const Call& c) {
                   {"status", "confirmed"},
                   {"block_height", h},
                   {"block_hash", to_hex(id)},
-                  {"status_fail", meta && i < meta->status_fail.size() && meta->status_fail[i]}};
+                  {"status_fail", tx_status_fail(meta, i)}};
     }
   }
   refused("transaction " + to_hex(tx_id) + " is neither in the mempool nor in the last 1000 blocks");
