@@ -1,16 +1,8 @@
 #include "json_util.hpp"
 
-#include "tensority/noderpc/json.hpp"
-
 #include <algorithm>
 
 namespace tensority::wallet::detail {
-
-std::string one_line(std::string text) { return noderpc::one_line(std::move(text)); }
-
-core::Result<json> parse_json(std::string_view text, std::size_t max_depth) {
-  return noderpc::parse_json(text, max_depth);
-}
 
 const json* optional_member(const json& obj, const char* key) {
   if (!obj.is_object()) return nullptr;

@@ -13,6 +13,7 @@
 #include "tensority/core/hex.hpp"
 #include "tensority/core/types.hpp"
 #include "tensority/core/wire.hpp"
+#include "tensority/noderpc/json.hpp"
 
 namespace tensority::wallet::detail {
 
@@ -22,8 +23,10 @@ struct FieldError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Parses text as JSON, refusing nesting deeper than max_depth before the parser sees it.
-core::Result<json> parse_json(std::string_view text, std::size_t max_depth);
+// Parses text as JSON, refusing nesting deeper than max_depth before the parser sees it; and
+// makes a message safe to print on one line. One implementation, shared with the node client.
+using noderpc::one_line;
+using noderpc::parse_json;
 
 // obj[key] with obj an object; throws naming where.key when it is missing.
 const json& member(const json& obj, const char* key, const std::string& where);
@@ -36,8 +39,5 @@ bool get_bool(const json& obj, const char* key, const std::string& where);
 core::wire::Bytes get_hex(const json& obj, const char* key, const std::string& where,
                           std::optional<std::size_t> exact_size = std::nullopt);
 core::Hash get_hash(const json& obj, const char* key, const std::string& where);
-
-// Makes a message safe to print on one line (control characters become spaces).
-std::string one_line(std::string text);
 
 }  // namespace tensority::wallet::detail
