@@ -32,7 +32,9 @@ std::array<std::uint8_t, 8> le_bytes(std::uint64_t value) {
 }
 
 // Lines we build may carry user text (login names); bad UTF-8 is replaced rather than thrown.
-std::string dump_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+// Compact, with invalid UTF-8 replaced rather than thrown on: what every line we send holds.
+std::string dump_value(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump_line(const json& j) { return dump_value(j) + "\n"; }
 
 const char* type_name(const json& j) {
   switch (j.type()) {
@@ -94,9 +96,8 @@ json status_result(const char* status) { return json{{"status", status}}; }
 
 // Written by hand, in the sorted key order json would use, so the id goes out verbatim.
 std::string reply_line(const ReplyId& id, const json& result, const json& error) {
-  const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
-  return "{\"error\":" + dump(error) + ",\"id\":" + id.text() + ",\"jsonrpc\":\"2.0\",\"result\":" + dump(result) +
-         "}\n";
+  return "{\"error\":" + dump_value(error) + ",\"id\":" + id.text() + ",\"jsonrpc\":\"2.0\",\"result\":" +
+         dump_value(result) + "}\n";
 }
 
 // The end of the JSON value starting at text[i] (text is known to be valid JSON).
